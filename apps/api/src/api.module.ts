@@ -1,0 +1,18 @@
+import { ApiKeyGuard, AppConfig, CommonModule } from '@app/common';
+import { LedgerModule, LedgerWorkerModule } from '@app/ledger';
+import { PricingModule } from '@app/pricing';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { Logger } from 'pino';
+
+/** The HTTP service: the domain modules, plus the workers unless RUN_WORKER=false. */
+@Module({})
+export class ApiModule {
+  static register(config: AppConfig, log: Logger): DynamicModule {
+    return {
+      module: ApiModule,
+      imports: [CommonModule.forRoot(config, log), PricingModule, LedgerModule, ...(config.RUN_WORKER ? [LedgerWorkerModule] : [])],
+      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
+    };
+  }
+}

@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { AppConfig, createValidationPipe, PinoNestLogger, ProblemFilter, rejectExponentNumbers } from '@app/common';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import express from 'express';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import { ApiModule } from './api.module.js';
+
+const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Builds the HTTP app (used by main.ts and the e2e tests alike). */
+export async function createApi(config: AppConfig, log: Logger): Promise<INestApplication> {
+  const app = await NestFactory.create(ApiModule.register(config, log), {
+    bodyParser: false,
+    logger: new PinoNestLogger(log),
+  });
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req: IncomingMessage, res: ServerResponse) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      // Bodies are never logged: they carry prompts and metadata.
+      serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }) },
+    }),
+  );
+  app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'], verify: rejectExponentNumbers }));
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemFilter());
+  app.enableShutdownHooks();
+  return app;
+}

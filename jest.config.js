@@ -1,0 +1,19 @@
+// Jest runs in native ESM mode (NestJS 12 ships ES modules only); @swc/jest
+// compiles TypeScript with the project's .swcrc (decorator metadata included).
+const transform = { '^.+\\.ts$': ['@swc/jest'] };
+const moduleNameMapper = {
+  '^@app/(common|ledger|pricing)$': '<rootDir>/libs/$1/src/index.ts',
+  '^(\\.{1,2}/.*)\\.js$': '$1',
+};
+const shared = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform, moduleNameMapper };
+
+export default {
+  maxWorkers: 2,
+  testTimeout: 120_000,
+  globalSetup: '<rootDir>/test/support/global-setup.js',
+  globalTeardown: '<rootDir>/test/support/global-teardown.js',
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts'] },
+    { ...shared, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'] },
+  ],
+};

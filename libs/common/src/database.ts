@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+
+/**
+ * The narrow SQL surface the ledger is written against. TypeORM's query
+ * runner and a bare `pg` client both fit it, so the benchmark can issue the
+ * very same statements without Nest or TypeORM.
+ */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }>;
+}
+
+/** A database transaction: the entity manager for TypeORM reads, `sql` for the ledger's statements. */
+export interface Tx {
+  em: EntityManager;
+  sql: Sql;
+}
+
+export function sqlOf(em: EntityManager): Sql {
+  const runner = em.queryRunner;
+  if (!runner) throw new Error('sqlOf() needs the entity manager of a transaction');
+  return {
+    async query<T>(text: string, params?: unknown[]) {
+      const r = await runner.query(text, params as unknown[], true);
+      return { rows: (r.records ?? []) as T[], rowCount: r.affected ?? (r.records?.length ?? 0) };
+    },
+  };
+}
+
+/** Postgres error codes the services react to. */
+export const PgCode = {
+  uniqueViolation: '23505',
+  checkViolation: '23514',
+  serializationFailure: '40001',
+  deadlock: '40P01',
+} as const;
+
+export function pgCode(e: unknown): string | undefined {
+  const err = e as { code?: unknown; driverError?: { code?: unknown } };
+  const code = err?.driverError?.code ?? err?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+@Injectable()
+export class Database {
+  constructor(readonly dataSource: DataSource) {}
+
+  /** Runs `work` in one READ COMMITTED transaction; wallet row locks give the isolation money needs. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((em) => work({ em, sql: sqlOf(em) }));
+  }
+
+  /** A single statement outside an explicit transaction. */
+  async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
+    return (await this.dataSource.query(text, params)) as T[];
+  }
+}

@@ -1,0 +1,113 @@
+import { createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { Response } from 'express';
+import type { AuthedRequest } from './api-key.guard.js';
+import { Database, Sql, Tx } from './database.js';
+import { DomainError, Errors } from './errors.js';
+
+/** What identifies one value-moving request: who sent it, the key, and what was asked. */
+export interface IdempotentRequest {
+  principalId: string;
+  key: string;
+  fingerprint: string;
+}
+
+export interface Outcome<T = unknown> {
+  status: number;
+  body: T;
+  replayed?: boolean;
+}
+
+const KEY_FORM = /^[\x20-\x7e]{1,255}$/;
+
+/** JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same request. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export function fingerprintOf(method: string, path: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${path}\n${canonical(body ?? null)}`).digest('hex');
+}
+
+/** The Idempotency-Key of a value-moving POST, validated; a missing or malformed key is a 400. */
+export const Idem = createParamDecorator((_: unknown, ctx: ExecutionContext): IdempotentRequest => {
+  const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+  const raw = req.headers['idempotency-key'];
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (key === undefined || key === '') {
+    throw Errors.validation('The Idempotency-Key header is required on this request', [
+      { field: 'Idempotency-Key', message: 'Idempotency-Key is required' },
+    ]);
+  }
+  if (!KEY_FORM.test(key)) {
+    throw Errors.validation('The Idempotency-Key header must be 1-255 printable characters', [
+      { field: 'Idempotency-Key', message: 'Idempotency-Key must be 1-255 printable ASCII characters' },
+    ]);
+  }
+  if (!req.principal) throw Errors.unauthorized();
+  return { principalId: req.principal.id, key, fingerprint: fingerprintOf(req.method, req.path, req.body) };
+});
+
+/** Sets the status (and the replay marker) that an idempotent outcome carries. */
+export function reply<T>(res: Response, outcome: Outcome<T>): T {
+  res.status(outcome.status);
+  if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
+  return outcome.body;
+}
+
+/** Claims the key inside `sql`'s transaction; false when another request holds or held it. */
+export async function claimKey(sql: Sql, req: IdempotentRequest): Promise<boolean> {
+  const inserted = await sql.query(
+    `INSERT INTO idempotency_keys (principal_id, key, fingerprint) VALUES ($1, $2, $3)
+     ON CONFLICT (principal_id, key) DO NOTHING RETURNING 1`,
+    [req.principalId, req.key, req.fingerprint],
+  );
+  return inserted.rowCount === 1;
+}
+
+export async function storeOutcome(sql: Sql, req: IdempotentRequest, outcome: Outcome): Promise<void> {
+  await sql.query(`UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE principal_id = $1 AND key = $2`, [
+    req.principalId,
+    req.key,
+    outcome.status,
+    JSON.stringify(outcome.body),
+  ]);
+}
+
+@Injectable()
+export class IdempotencyService {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Runs `work` once per key. The key row is inserted first, in the same
+   * transaction as the effect: a concurrent duplicate blocks on the unique
+   * index until the first commits, then reads its stored response. If the
+   * first fails, nothing is stored and the key can be used again. Only
+   * successful outcomes are stored; an error leaves no trace.
+   */
+  async run<T>(req: IdempotentRequest, work: (tx: Tx) => Promise<Outcome<T>>): Promise<Outcome<T>> {
+    return this.db.transaction(async (tx) => {
+      if (!(await claimKey(tx.sql, req))) return this.replay<T>(tx, req);
+      const outcome = await work(tx);
+      await storeOutcome(tx.sql, req, outcome);
+      return outcome;
+    });
+  }
+  private async replay<T>(tx: Tx, req: IdempotentRequest): Promise<Outcome<T>> {
+    const { rows } = await tx.sql.query<{ fingerprint: string; status_code: number; response: string }>(
+      `SELECT fingerprint, status_code, response FROM idempotency_keys WHERE principal_id = $1 AND key = $2`,
+      [req.principalId, req.key],
+    );
+    const row = rows[0];
+    if (!row || row.status_code === null) throw new DomainError(409, 'idempotency_key_in_flight', 'Conflict', 'A request with this Idempotency-Key is still being processed');
+    if (row.fingerprint !== req.fingerprint) {
+      throw Errors.conflict('idempotency_key_reused', 'This Idempotency-Key was already used with a different request');
+    }
+    return { status: row.status_code, body: JSON.parse(row.response) as T, replayed: true };
+  }
+}

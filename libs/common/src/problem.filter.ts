@@ -1,0 +1,62 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError, FieldError } from './errors.js';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: FieldError[];
+}
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export function problemOf(e: DomainError): Problem {
+  const p: Problem = { type: `urn:token-wallet:problem:${e.code}`, title: e.title, status: e.status, detail: e.detail, code: e.code };
+  if (e.errors?.length) p.errors = e.errors;
+  return p;
+}
+
+/** Framework HTTP errors (unknown route, malformed JSON, oversized body) as stable codes. */
+function fromHttpException(e: HttpException): DomainError {
+  const status = e.getStatus();
+  const body = e.getResponse() as { message?: unknown } | string;
+  const message = typeof body === 'string' ? body : Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? e.message);
+  const code =
+    { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'rate_limited' }[status] ??
+    (status >= 500 ? 'internal_error' : 'http_error');
+  return new DomainError(status, code, e.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), message);
+}
+
+/** Express's body parser errors carry `type` and `status` rather than being HttpExceptions. */
+function fromBodyParser(e: unknown): DomainError | null {
+  const err = e as { type?: unknown; status?: unknown; message?: unknown };
+  if (typeof err?.type !== 'string' || typeof err.status !== 'number') return null;
+  if (err.type === 'entity.parse.failed') return new DomainError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON');
+  if (err.type === 'entity.too.large') return new DomainError(413, 'payload_too_large', 'Payload too large', 'The request body is too large');
+  if (err.type === 'money.exponent') return new DomainError(400, 'validation_error', 'Request validation failed', String(err.message));
+  return new DomainError(err.status, 'bad_request', 'Bad request', String(err.message));
+}
+
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProblemFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const res = ctx.getResponse<Response>();
+    const req = ctx.getRequest<Request & { id?: unknown }>();
+    let err: DomainError;
+    if (exception instanceof DomainError) err = exception;
+    else if (exception instanceof HttpException) err = fromHttpException(exception);
+    else err = fromBodyParser(exception) ?? new DomainError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred');
+    if (err.status >= 500) {
+      const e = exception as Error;
+      this.logger.error(`${req?.method} ${req?.url} request ${String(req?.id)}: ${e?.message}`, e?.stack);
+    }
+    if (res.headersSent) return;
+    res.status(err.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(err)));
+  }
+}

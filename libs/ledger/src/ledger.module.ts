@@ -1,0 +1,25 @@
+import { MAINTENANCE_QUEUE } from '@app/common';
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { LedgerAdminController, ReservationController, WalletController } from './ledger.controller.js';
+import { MaintenanceProcessor } from './maintenance.processor.js';
+import { MaintenanceService } from './maintenance.service.js';
+import { ReservationService } from './reservation.service.js';
+import { VerifyService } from './verify.service.js';
+import { WalletService } from './wallet.service.js';
+
+/** Wallets, buckets, transfers, reservations, weekly grants, expiry, verify. */
+@Module({
+  imports: [BullModule.registerQueue({ name: MAINTENANCE_QUEUE })],
+  controllers: [WalletController, ReservationController, LedgerAdminController],
+  providers: [WalletService, ReservationService, MaintenanceService, VerifyService],
+  exports: [WalletService, ReservationService, MaintenanceService, VerifyService],
+})
+export class LedgerModule {}
+
+/** The ledger's BullMQ processors: imported by the worker, and by the API when RUN_WORKER is on. */
+@Module({
+  imports: [LedgerModule, BullModule.registerQueue({ name: MAINTENANCE_QUEUE })],
+  providers: [MaintenanceProcessor],
+})
+export class LedgerWorkerModule {}

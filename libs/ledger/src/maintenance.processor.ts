@@ -1,0 +1,40 @@
+import { APP_CONFIG, AppConfig, LOGGER, MAINTENANCE_QUEUE } from '@app/common';
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import type { Job, Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { MaintenanceService } from './maintenance.service.js';
+
+export const SWEEP_JOB = 'sweep';
+
+/**
+ * Runs the ledger's periodic sweep from a BullMQ job scheduler: whichever
+ * worker takes the job does it, and the upsert is idempotent across instances.
+ */
+@Processor(MAINTENANCE_QUEUE, { concurrency: 1 })
+export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly maintenance: MaintenanceService,
+    @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queue.upsertJobScheduler('ledger-sweep', { every: this.config.SWEEP_INTERVAL_MS }, {
+      name: SWEEP_JOB,
+      opts: { removeOnComplete: 100, removeOnFail: 500 },
+    });
+  }
+
+  async process(job: Job): Promise<unknown> {
+    if (job.name !== SWEEP_JOB) throw new Error(`unknown maintenance job ${job.name}`);
+    const released = await this.maintenance.releaseExpiredReservations();
+    const expired = await this.maintenance.expireLapsedBuckets();
+    await this.maintenance.pruneIdempotencyKeys();
+    this.log.debug({ released, expired: expired.buckets }, 'ledger sweep done');
+    return { released, expired_buckets: expired.buckets, expired_amount: expired.amount.toString() };
+  }
+}

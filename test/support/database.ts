@@ -1,0 +1,56 @@
+import { dataSourceOptions, runMigrations } from '@app/common';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { dbUrl, PG_ADMIN_URL, TEMPLATE_DB } from './env.js';
+
+/**
+ * Builds the template database with the real migrations, once per run: the
+ * first test file to get here does it under an advisory lock, the others wait.
+ */
+async function ensureTemplate(admin: pg.Client): Promise<void> {
+  await admin.query(`SELECT pg_advisory_lock(hashtext('tw-test-template'))`);
+  try {
+    const { rowCount } = await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [TEMPLATE_DB]);
+    if (rowCount) return;
+    const building = `${TEMPLATE_DB}_building`;
+    await admin.query(`DROP DATABASE IF EXISTS ${building}`);
+    await admin.query(`CREATE DATABASE ${building}`);
+    const ds = new DataSource(dataSourceOptions(dbUrl(building), 2));
+    await ds.initialize();
+    await runMigrations(ds);
+    await ds.destroy();
+    await admin.query(`ALTER DATABASE ${building} RENAME TO ${TEMPLATE_DB}`);
+  } finally {
+    await admin.query(`SELECT pg_advisory_unlock(hashtext('tw-test-template'))`);
+  }
+}
+
+/** A fresh database for one test file, copied from the migrated template. */
+export async function createTestDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const name = `tw_t_${process.env.TW_TEST_RUN ?? 'local'}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await ensureTemplate(admin);
+  // CREATE DATABASE ... TEMPLATE fails while another session is copying the same template.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+      break;
+    } catch (e) {
+      if (attempt > 50 || !/being accessed by other users/.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+  await admin.end();
+  return {
+    url: dbUrl(name),
+    name,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
 import { DomainError, FieldError } from './errors.js';
 
 export interface Problem {
@@ -27,7 +28,7 @@ function fromHttpException(e: HttpException): DomainError {
   const code =
     { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'rate_limited' }[status] ??
     (status >= 500 ? 'internal_error' : 'http_error');
-  return new DomainError(status, code, e.name.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1 $2'), message);
+  return new DomainError(status, code, STATUS_CODES[status] ?? 'Error', message);
 }
 
 /** Express's body parser errors carry `type` and `status` rather than being HttpExceptions. */
@@ -50,7 +51,8 @@ export class ProblemFilter implements ExceptionFilter {
     const req = ctx.getRequest<Request & { id?: unknown }>();
     let err: DomainError;
     if (exception instanceof DomainError) err = exception;
-    else if (exception instanceof HttpException) err = fromHttpException(exception);
+    // Nest wraps body-parser errors in an HttpException and keeps the original as its cause.
+    else if (exception instanceof HttpException) err = fromBodyParser(exception.cause) ?? fromHttpException(exception);
     else err = fromBodyParser(exception) ?? new DomainError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred');
     if (err.status >= 500) {
       const e = exception as Error;

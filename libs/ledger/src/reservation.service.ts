@@ -135,10 +135,10 @@ export class ReservationService {
   async settleIn(tx: Tx, id: string, charge: bigint | undefined, as: 'settled' | 'released' = 'settled'): Promise<ReservationView> {
     const now = this.clock.now();
     const { r, ownerId } = await this.lockReservation(tx, id);
-    if (r.status !== 'pending') {
+    if (r.status !== 'pending' && r.status !== 'expired') {
       throw Errors.conflict('reservation_not_pending', `Reservation ${id} is already ${r.status}`);
     }
-    if (r.expires_at.getTime() <= now.getTime()) {
+    if (r.status === 'expired' || r.expires_at.getTime() <= now.getTime()) {
       throw Errors.conflict('reservation_expired', `Reservation ${id} expired at ${r.expires_at.toISOString()}; its tokens are released`);
     }
     const reserved = BigInt(r.reserved);

@@ -1,0 +1,33 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies the defaults of the spec', () => {
+    const c = loadConfig({});
+    expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(c.PORT).toBe(3000);
+    expect(c.RUN_WORKER).toBe(true);
+    expect(c.freeWeeklyMt).toBe(15_000n);
+    expect(c.DATABASE_URL).toBeUndefined();
+  });
+
+  it('reads and converts given values', () => {
+    const c = loadConfig({ PORT: '8080', RUN_WORKER: 'false', FREE_WEEKLY_TOKENS: '0', DATABASE_URL: 'postgres://u@db:5432/x' });
+    expect([c.PORT, c.RUN_WORKER, c.freeWeeklyMt, c.DATABASE_URL]).toEqual([8080, false, 0n, 'postgres://u@db:5432/x']);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['RUN_WORKER', 'maybe'],
+    ['FREE_WEEKLY_TOKENS', '1.0001'],
+    ['FREE_WEEKLY_TOKENS', '-5'],
+    ['REDIS_URL', 'localhost:6379'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['PROVIDER_MODE', 'mock'],
+    ['RESERVATION_DEFAULT_TTL_S', '0'],
+  ])('stops on %s=%s and names it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});

@@ -17,6 +17,7 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
     bodyParser: false,
     logger: new PinoNestLogger(log),
   });
+  (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
   app.use(
     pinoHttp({
       logger: log,

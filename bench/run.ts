@@ -1,1 +1,334 @@
-export {};
+import 'reflect-metadata';
+import { ApiKeyService, createLogger, loadConfig, prepareDatabase } from '@app/common';
+import { VerifyService, type VerifyReport } from '@app/ledger';
+import type { INestApplication } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import pg from 'pg';
+import { createApi } from '../apps/api/src/app.js';
+import { HttpClient, HttpError } from './http-client.js';
+import { type HttpLoadSpec, runHttpLoad } from './http-load.js';
+import { runPgLoad, topUpWallet } from './pg-load.js';
+import { cpuBusySince, percentile, type Progress, readCpuTimes, type TimedResult } from './stats.js';
+
+/**
+ * `npm run bench`: reserve+settle pairs per second and pair latency
+ *   (a) through the real HTTP API over 10,000 wallets,
+ *   (b) through the HTTP API with every client on one hot wallet,
+ *   (c) the very same ledger statements issued straight over `pg`,
+ * plus (d), opt-in, the hot wallet straight over `pg`. See bench/README.md.
+ */
+
+function envInt(name: string, fallback: number, min = 0): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw} must be a number >= ${min}`);
+  return n;
+}
+
+const SECONDS = envInt('BENCH_SECONDS', 15, 1);
+const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 3, 0);
+const WALLETS = Math.floor(envInt('BENCH_WALLETS', 10_000, 1));
+const CLIENTS = Math.floor(envInt('BENCH_CLIENTS', 64, 1));
+const POOL = Math.floor(envInt('BENCH_POOL', 20, 1));
+const SETUP_CONCURRENCY = Math.floor(envInt('BENCH_SETUP_CONCURRENCY', 32, 1));
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
+const LOADGEN = process.env.BENCH_LOADGEN || 'worker';
+const SCENARIOS = (process.env.BENCH_SCENARIOS || 'a,b,c').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const VACUUM = process.env.BENCH_VACUUM !== '0';
+const PG_ADMIN_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+const AMOUNT = '0.010';
+const HOT_TOP_UP_TOKENS = 1_000_000n;
+const OWNER_PREFIX = 'bench-w-';
+const HOT_OWNER = 'bench-hot';
+
+if (LOADGEN !== 'worker' && LOADGEN !== 'inline') throw new Error('BENCH_LOADGEN must be worker or inline');
+for (const s of SCENARIOS) if (!['a', 'b', 'c', 'd'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d)`);
+for (const u of [PG_ADMIN_URL, REDIS_URL]) {
+  const host = new URL(u).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`the benchmark only talks to 127.0.0.1, not ${host}`);
+}
+
+const err = (line: string) => process.stderr.write(`${line}\n`);
+const out = (line = '') => process.stdout.write(`${line}\n`);
+
+function dbUrl(name: string): string {
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function admin<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url, application_name: 'token-wallet-bench' });
+  await c.connect();
+  try {
+    return await work(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The main thread's event-loop utilisation over [warm-up end, window end]: the API's own loop. */
+function windowElu(warmupMs: number, durationMs: number): () => number | null {
+  let start: ReturnType<typeof performance.eventLoopUtilization> | null = null;
+  let value: number | null = null;
+  const t1 = setTimeout(() => (start = performance.eventLoopUtilization()), warmupMs);
+  const t2 = setTimeout(() => {
+    if (start) value = performance.eventLoopUtilization(start).utilization;
+  }, warmupMs + durationMs);
+  return () => {
+    clearTimeout(t1);
+    clearTimeout(t2);
+    return value ?? (start ? performance.eventLoopUtilization(start).utilization : null);
+  };
+}
+
+function progressPrinter(label: string): (p: Progress) => void {
+  let last = 0;
+  return (p) => {
+    const rate = p.pairsTotal - last;
+    last = p.pairsTotal;
+    err(`[${label}] ${p.elapsedS.toFixed(0).padStart(3)}s ${p.phase.padEnd(9)} pairs=${p.pairsTotal} measured=${p.pairsMeasured} errors=${p.errors} (${rate}/s)`);
+  };
+}
+
+function runHttpInWorker(spec: HttpLoadSpec, progress: (p: Progress) => void): Promise<TimedResult> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./http-worker.js', import.meta.url), { workerData: spec });
+    let result: TimedResult | null = null;
+    worker.on('message', (m: { type: 'progress'; progress: Progress } | { type: 'done'; result: TimedResult } | { type: 'failed'; error: string }) => {
+      if (m.type === 'progress') progress(m.progress);
+      else if (m.type === 'done') result = m.result;
+      else reject(new Error(`load generator failed: ${m.error}`));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (result ? resolve(result) : reject(new Error(`load generator exited with code ${code} and no result`))));
+  });
+}
+
+interface Row {
+  key: string;
+  title: string;
+  result: TimedResult;
+  apiElu: number | null;
+  cpuBusy: number | null;
+  verify: VerifyReport;
+}
+
+const rate = (r: TimedResult) => r.pairs / (r.measuredMs / 1000);
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+const pct = (x: number | null) => (x === null ? '-' : `${Math.round(x * 100)}%`);
+
+async function createWallets(client: HttpClient): Promise<void> {
+  let next = 0;
+  let done = 0;
+  const t0 = performance.now();
+  const ticker = setInterval(() => {
+    const s = (performance.now() - t0) / 1000;
+    err(`[setup] wallets ${done}/${WALLETS} (${Math.round(done / s)}/s)`);
+  }, 1000);
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(SETUP_CONCURRENCY, WALLETS) }, async () => {
+        while (next < WALLETS) {
+          const owner = `${OWNER_PREFIX}${next++}`;
+          const r = await client.request('PUT', `/v1/wallets/${owner}`);
+          if (r.status !== 201 && r.status !== 200) throw new HttpError(`PUT wallet ${owner}`, r);
+          done++;
+        }
+      }),
+    );
+  } finally {
+    clearInterval(ticker);
+  }
+  err(`[setup] wallets ${done}/${WALLETS} created in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+}
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const cpus = os.cpus();
+  const dbName = `tw_bench_${randomBytes(4).toString('hex')}`;
+  const url = dbUrl(dbName);
+  let app: INestApplication | null = null;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    if (process.env.BENCH_KEEP_DB === '1') {
+      err(`[cleanup] keeping database ${dbName} (BENCH_KEEP_DB=1)`);
+      return;
+    }
+    await admin(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+    err(`[cleanup] dropped database ${dbName}`);
+  };
+  process.once('SIGINT', () => {
+    err('[cleanup] interrupted');
+    void drop().finally(() => process.exit(130));
+  });
+
+  const pgVersion = await admin(PG_ADMIN_URL, async (c) => {
+    const v = await c.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+    await c.query(`CREATE DATABASE ${dbName}`);
+    return v.rows[0].v;
+  });
+  try {
+    const config = loadConfig({
+      DATABASE_URL: url,
+      REDIS_URL,
+      QUEUE_PREFIX: `twbench_${randomBytes(4).toString('hex')}`,
+      RUN_WORKER: 'false',
+      LOG_LEVEL,
+      DB_POOL_SIZE: String(POOL),
+    });
+    const log = createLogger(config.LOG_LEVEL);
+    await prepareDatabase(config, log);
+    app = await createApi(config, log);
+    await app.listen(0, '127.0.0.1');
+    const port = (app.getHttpServer().address() as AddressInfo).port;
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const { key: apiKey, principal } = await app.get(ApiKeyService).create('bench-gateway', 'gateway');
+    const verifier = app.get(VerifyService);
+
+    out('token-wallet benchmark: reserve+settle pairs');
+    out(`date      ${started.toISOString()}`);
+    out(`machine   ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    out(`runtime   node ${process.version}, PostgreSQL ${pgVersion} (127.0.0.1), API + load generator + PostgreSQL share this machine`);
+    out(`settings  ${WALLETS} wallets, ${CLIENTS} clients, pool ${POOL}, ${WARMUP_SECONDS}s warm-up + ${SECONDS}s measured, amount ${AMOUNT}, LOG_LEVEL=${LOG_LEVEL}, load generator: ${LOADGEN === 'worker' ? 'worker_thread' : 'same thread as the API'}`);
+    out();
+
+    const setupClient = new HttpClient(baseUrl, apiKey, SETUP_CONCURRENCY);
+    await createWallets(setupClient);
+    const hot = await setupClient.request('PUT', `/v1/wallets/${HOT_OWNER}`);
+    if (hot.status !== 201) throw new HttpError('PUT hot wallet', hot);
+    setupClient.close();
+    const setupPool = new pg.Pool({ connectionString: url, max: 1 });
+    await topUpWallet(setupPool, HOT_OWNER, HOT_TOP_UP_TOKENS, `bench:hot:${dbName}`);
+    await setupPool.end();
+    err(`[setup] hot wallet ${HOT_OWNER} topped up with ${HOT_TOP_UP_TOKENS} tokens`);
+
+    const rows: Row[] = [];
+    const common = { clients: CLIENTS, warmupMs: WARMUP_SECONDS * 1000, durationMs: SECONDS * 1000, amount: AMOUNT, ownerPrefix: OWNER_PREFIX, walletCount: WALLETS };
+    const scenarios: { key: string; title: string; run: (p: (x: Progress) => void) => Promise<TimedResult> }[] = [
+      {
+        key: 'a',
+        title: `HTTP, ${WALLETS} wallets`,
+        run: (p) => {
+          const spec: HttpLoadSpec = { ...common, baseUrl, apiKey, hotOwner: null, label: 'a' };
+          return LOADGEN === 'worker' ? runHttpInWorker(spec, p) : runHttpLoad(spec, p);
+        },
+      },
+      {
+        key: 'b',
+        title: 'HTTP, 1 hot wallet',
+        run: (p) => {
+          const spec: HttpLoadSpec = { ...common, baseUrl, apiKey, hotOwner: HOT_OWNER, label: 'b' };
+          return LOADGEN === 'worker' ? runHttpInWorker(spec, p) : runHttpLoad(spec, p);
+        },
+      },
+      {
+        key: 'c',
+        title: `direct pg, ${WALLETS} wallets`,
+        run: (p) =>
+          runPgLoad(
+            { ...common, databaseUrl: url, poolSize: POOL, principalId: principal.id, hotOwner: null, label: 'c', freeWeeklyMt: config.freeWeeklyMt, reservationTtlS: config.RESERVATION_DEFAULT_TTL_S },
+            p,
+          ),
+      },
+      {
+        key: 'd',
+        title: 'direct pg, 1 hot wallet',
+        run: (p) =>
+          runPgLoad(
+            { ...common, databaseUrl: url, poolSize: POOL, principalId: principal.id, hotOwner: HOT_OWNER, label: 'd', freeWeeklyMt: config.freeWeeklyMt, reservationTtlS: config.RESERVATION_DEFAULT_TTL_S },
+            p,
+          ),
+      },
+    ];
+
+    for (const s of scenarios.filter((x) => SCENARIOS.includes(x.key))) {
+      if (VACUUM) {
+        // The same starting line for every scenario: no autovacuum or checkpoint debt from the last one.
+        await admin(url, async (c) => {
+          await c.query('VACUUM ANALYZE');
+          await c.query('CHECKPOINT');
+        });
+      }
+      err(`[${s.key}] ${s.title}: ${CLIENTS} clients, ${WARMUP_SECONDS}s warm-up, ${SECONDS}s measured`);
+      const cpu0 = readCpuTimes();
+      const elu = windowElu(WARMUP_SECONDS * 1000, SECONDS * 1000);
+      const result = await s.run(progressPrinter(s.key));
+      const apiElu = s.key === 'a' || s.key === 'b' ? elu() : (elu(), null);
+      const cpuBusy = cpuBusySince(cpu0);
+      const verify = await verifier.verify();
+      err(
+        `[${s.key}] ${rate(result).toFixed(0)} pairs/s, p50 ${ms(percentile(result.latenciesMs, 50))} ms, p99 ${ms(percentile(result.latenciesMs, 99))} ms, ` +
+          `errors ${result.errors}; ledger ${verify.ok ? 'consistent' : 'INCONSISTENT'} (${verify.counts.reservations} reservations, ${verify.counts.transfers} transfers)`,
+      );
+      for (const e of result.errorSamples) err(`[${s.key}]   error: ${e}`);
+      for (const v of verify.violations.slice(0, 10)) err(`[${s.key}]   violation [${v.invariant}] ${v.detail}`);
+      rows.push({ key: s.key, title: s.title, result, apiElu, cpuBusy, verify });
+    }
+
+    out();
+    const header = ['scenario', 'pairs', 'pairs/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'API loop', 'client loop', 'all CPUs', 'ledger'];
+    const table = rows.map((r) => [
+      `(${r.key}) ${r.title}`,
+      String(r.result.pairs),
+      rate(r.result).toFixed(0),
+      ms(percentile(r.result.latenciesMs, 50)),
+      ms(percentile(r.result.latenciesMs, 99)),
+      ms(percentile(r.result.latenciesMs, 100)),
+      String(r.result.errors),
+      pct(r.apiElu),
+      pct(r.key === 'a' || r.key === 'b' ? (LOADGEN === 'worker' ? r.result.loopElu : null) : r.result.loopElu),
+      pct(r.cpuBusy),
+      r.verify.ok ? 'consistent' : 'INCONSISTENT',
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    out(line(header));
+    out(widths.map((w) => '-'.repeat(w)).join('  '));
+    for (const t of table) out(line(t));
+    out();
+    out('API loop = event-loop utilisation of the API thread; client loop = of the thread running the clients (the pg loops for c/d);');
+    out('all CPUs = busy share of every CPU on the machine (PostgreSQL included) during the scenario.');
+
+    const a = rows.find((r) => r.key === 'a');
+    const c = rows.find((r) => r.key === 'c');
+    if (a && c) {
+      const ratio = rate(a.result) / rate(c.result);
+      const p99 = percentile(a.result.latenciesMs, 99);
+      out();
+      out(`ratio (a)/(c) throughput: ${(ratio * 100).toFixed(0)}%  (aim >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+      out(`p99 (a): ${ms(p99)} ms  (aim < 50 ms: ${p99 < 50 ? 'met' : 'NOT met'})`);
+    }
+
+    const errors = rows.reduce((s, r) => s + r.result.errors, 0);
+    const inconsistent = rows.filter((r) => !r.verify.ok);
+    if (inconsistent.length) {
+      out(`LEDGER INCONSISTENT after: ${inconsistent.map((r) => `(${r.key})`).join(', ')}`);
+      return 1;
+    }
+    if (errors) {
+      out(`${errors} pairs failed (see stderr)`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    if (app) await app.close().catch((e: unknown) => err(`[cleanup] app.close failed: ${String(e)}`));
+    await drop().catch((e: unknown) => err(`[cleanup] could not drop ${dbName}: ${String(e)}`));
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

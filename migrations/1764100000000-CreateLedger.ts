@@ -30,7 +30,9 @@ export class CreateLedger1764100000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`COMMENT ON COLUMN wallets.free_week IS 'ISO week (2026-W48) of the last weekly grant: lets the hot path skip the grant check'`);
+    await q.query(
+      `COMMENT ON COLUMN wallets.free_week IS 'ISO week (2026-W48) of the last weekly grant: lets the hot path skip the grant check'`,
+    );
     // No foreign key points at accounts from entries: a key check would take a
     // KEY SHARE lock on the system account rows, making them hot. ledger verify
     // checks that every entry's account exists instead.
@@ -63,7 +65,9 @@ export class CreateLedger1764100000000 implements MigrationInterface {
         grant_key text UNIQUE,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`COMMENT ON COLUMN buckets.grant_key IS 'What the credit is for (free_weekly:<wallet>:<week>, a payment intent, an invoice): unique, so nothing is credited twice'`);
+    await q.query(
+      `COMMENT ON COLUMN buckets.grant_key IS 'What the credit is for (free_weekly:<wallet>:<week>, a payment intent, an invoice): unique, so nothing is credited twice'`,
+    );
     await q.query(`CREATE INDEX buckets_wallet_live ON buckets (wallet_id) WHERE remaining > 0`);
     await q.query(`CREATE INDEX buckets_expiring ON buckets (expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL`);
     await q.query(`
@@ -76,7 +80,9 @@ export class CreateLedger1764100000000 implements MigrationInterface {
         metadata jsonb,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`COMMENT ON COLUMN transfers.amount IS 'Net change of the wallet''s available balance (sum of the entries on its buckets)'`);
+    await q.query(
+      `COMMENT ON COLUMN transfers.amount IS 'Net change of the wallet''s available balance (sum of the entries on its buckets)'`,
+    );
     await q.query(`CREATE INDEX transfers_wallet_created ON transfers (wallet_id, created_at DESC, id DESC)`);
     await q.query(`
       CREATE TABLE entries (

@@ -31,7 +31,9 @@ describe('concurrency', () => {
   it('the same Idempotency-Key sent 20 times at once: one effect, identical responses', async () => {
     expect((await call(t, 'PUT', '/v1/wallets/idem_20')).status).toBe(201);
     const key = idemKey('same');
-    const results = await Promise.all(Array.from({ length: 20 }, () => call(t, 'POST', '/v1/wallets/idem_20/reservations', { amount: '2.500' }, { idem: key })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => call(t, 'POST', '/v1/wallets/idem_20/reservations', { amount: '2.500' }, { idem: key })),
+    );
     expect(new Set(results.map((r) => r.status))).toEqual(new Set([201]));
     expect(new Set(results.map((r) => r.text)).size).toBe(1);
     expect(results.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(19);
@@ -67,7 +69,9 @@ describe('concurrency', () => {
     const owners = Array.from({ length: 10 }, (_, i) => `spread_${i}`);
     await Promise.all(owners.map((o) => call(t, 'PUT', `/v1/wallets/${o}`)));
     const results = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => call(t, 'POST', `/v1/wallets/${owners[i % 10]}/reservations`, { amount: '1.5' }, { idem: idemKey('sp') })),
+      Array.from({ length: 100 }, (_, i) =>
+        call(t, 'POST', `/v1/wallets/${owners[i % 10]}/reservations`, { amount: '1.5' }, { idem: idemKey('sp') }),
+      ),
     );
     expect(results.every((r) => r.status === 201)).toBe(true);
     for (const o of owners) {

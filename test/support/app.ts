@@ -86,5 +86,6 @@ export function idemKey(prefix = 'k'): string {
 /** The end of every suite: every ledger invariant must hold. */
 export async function expectLedgerConsistent(t: TestApp): Promise<void> {
   const report = await t.verify();
-  if (!report.ok) throw new Error(`ledger invariants violated:\n${report.violations.map((v) => `  [${v.invariant}] ${v.detail}`).join('\n')}`);
+  if (!report.ok)
+    throw new Error(`ledger invariants violated:\n${report.violations.map((v) => `  [${v.invariant}] ${v.detail}`).join('\n')}`);
 }

@@ -24,7 +24,8 @@ async function main() {
     strict: true,
   });
   const command = `${group ?? ''} ${action ?? ''}`;
-  if (!['api-key create', 'ledger verify', 'grants expire', 'migration run'].includes(command)) fail(`unknown command: ${command.trim() || '(none)'}`);
+  if (!['api-key create', 'ledger verify', 'grants expire', 'migration run'].includes(command))
+    fail(`unknown command: ${command.trim() || '(none)'}`);
   if (command === 'api-key create' && (!values.name || (values.scope !== 'gateway' && values.scope !== 'admin'))) {
     fail('api-key create needs --name and --scope gateway|admin');
   }
@@ -50,9 +51,13 @@ async function main() {
       if (values.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         const c = report.counts;
-        process.stdout.write(`checked ${c.wallets} wallets, ${c.buckets} buckets, ${c.transfers} transfers, ${c.entries} entries, ${c.reservations} reservations\n`);
+        process.stdout.write(
+          `checked ${c.wallets} wallets, ${c.buckets} buckets, ${c.transfers} transfers, ${c.entries} entries, ${c.reservations} reservations\n`,
+        );
         for (const v of report.violations) process.stdout.write(`VIOLATION [${v.invariant}] ${v.detail}\n`);
-        process.stdout.write(report.ok ? 'ledger OK: every invariant holds\n' : `ledger BROKEN: ${report.violations.length} violation(s)\n`);
+        process.stdout.write(
+          report.ok ? 'ledger OK: every invariant holds\n' : `ledger BROKEN: ${report.violations.length} violation(s)\n`,
+        );
       }
       code = report.ok ? 0 : 1;
     } else if (command === 'grants expire') {

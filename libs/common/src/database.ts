@@ -22,7 +22,7 @@ export function sqlOf(em: EntityManager): Sql {
   return {
     async query<T>(text: string, params?: unknown[]) {
       const r = await runner.query(text, params as unknown[], true);
-      return { rows: (r.records ?? []) as T[], rowCount: r.affected ?? (r.records?.length ?? 0) };
+      return { rows: (r.records ?? []) as T[], rowCount: r.affected ?? r.records?.length ?? 0 };
     },
   };
 }
@@ -52,6 +52,6 @@ export class Database {
 
   /** A single statement outside an explicit transaction. */
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
-    return (await this.dataSource.query(text, params)) as T[];
+    return this.dataSource.query<T[]>(text, params);
   }
 }

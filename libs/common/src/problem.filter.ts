@@ -24,10 +24,25 @@ export function problemOf(e: DomainError): Problem {
 function fromHttpException(e: HttpException): DomainError {
   const status = e.getStatus();
   const body = e.getResponse() as { message?: unknown } | string;
-  const message = typeof body === 'string' ? body : Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? e.message);
+  const message =
+    typeof body === 'string'
+      ? body
+      : Array.isArray(body.message)
+        ? body.message.join('; ')
+        : typeof body.message === 'string'
+          ? body.message
+          : e.message;
   const code =
-    { 400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 415: 'unsupported_media_type', 429: 'rate_limited' }[status] ??
-    (status >= 500 ? 'internal_error' : 'http_error');
+    {
+      400: 'bad_request',
+      401: 'unauthorized',
+      403: 'forbidden',
+      404: 'not_found',
+      405: 'method_not_allowed',
+      413: 'payload_too_large',
+      415: 'unsupported_media_type',
+      429: 'rate_limited',
+    }[status] ?? (status >= 500 ? 'internal_error' : 'http_error');
   return new DomainError(status, code, STATUS_CODES[status] ?? 'Error', message);
 }
 
@@ -35,8 +50,10 @@ function fromHttpException(e: HttpException): DomainError {
 function fromBodyParser(e: unknown): DomainError | null {
   const err = e as { type?: unknown; status?: unknown; message?: unknown };
   if (typeof err?.type !== 'string' || typeof err.status !== 'number') return null;
-  if (err.type === 'entity.parse.failed') return new DomainError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON');
-  if (err.type === 'entity.too.large') return new DomainError(413, 'payload_too_large', 'Payload too large', 'The request body is too large');
+  if (err.type === 'entity.parse.failed')
+    return new DomainError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON');
+  if (err.type === 'entity.too.large')
+    return new DomainError(413, 'payload_too_large', 'Payload too large', 'The request body is too large');
   if (err.type === 'money.exponent') return new DomainError(400, 'validation_error', 'Request validation failed', String(err.message));
   return new DomainError(err.status, 'bad_request', 'Bad request', String(err.message));
 }
@@ -56,9 +73,12 @@ export class ProblemFilter implements ExceptionFilter {
     else err = fromBodyParser(exception) ?? new DomainError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred');
     if (err.status >= 500) {
       const e = exception as Error;
-      this.logger.error(`${req?.method} ${req?.url} request ${String(req?.id)}: ${e?.message}`, e?.stack);
+      this.logger.error(`${req?.method} ${req?.url} request ${typeof req?.id === 'string' ? req.id : '-'}: ${e?.message}`, e?.stack);
     }
     if (res.headersSent) return;
-    res.status(err.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problemOf(err)));
+    res
+      .status(err.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(JSON.stringify(problemOf(err)));
   }
 }

@@ -9,7 +9,7 @@ import { startEmbeddedPostgres } from './embedded-postgres.js';
  * DATABASE_URL is unset) with every migration applied.
  */
 export async function prepareDatabase(config: AppConfig, log: Logger, migrate = true): Promise<{ stop: () => Promise<void> }> {
-  let stop = async (): Promise<void> => undefined;
+  let stop = (): Promise<void> => Promise.resolve();
   if (!config.DATABASE_URL) {
     const pg = await startEmbeddedPostgres(config.EMBEDDED_PG_DIR, config.EMBEDDED_PG_PORT, log);
     config.DATABASE_URL = pg.url;

@@ -14,7 +14,8 @@ export const SYSTEM = {
 
 const SYSTEM_IDS = new Set<string>(Object.values(SYSTEM));
 
-export type TransferKind = 'grant' | 'reserve' | 'settle' | 'release' | 'expire' | 'purchase' | 'plan' | 'refund' | 'adjustment' | 'clawback';
+export type TransferKind =
+  'grant' | 'reserve' | 'settle' | 'release' | 'expire' | 'purchase' | 'plan' | 'refund' | 'adjustment' | 'clawback';
 
 export interface Leg {
   accountId: string;

@@ -59,7 +59,13 @@ export async function liveBuckets(sql: Sql, walletId: string, now: Date): Promis
      WHERE wallet_id = $1 AND remaining > 0 AND (expires_at IS NULL OR expires_at > $2)`,
     [walletId, now],
   );
-  return rows.map((r) => ({ id: r.id, source: r.source, remaining: BigInt(r.remaining), expiresAt: r.expires_at, createdAt: r.created_at }));
+  return rows.map((r) => ({
+    id: r.id,
+    source: r.source,
+    remaining: BigInt(r.remaining),
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+  }));
 }
 
 export interface CreditDraft {

@@ -51,7 +51,12 @@ export class ReservationController {
   }
 
   @Post('reservations/:id/settle')
-  async settle(@Idem() idem: IdempotentRequest, @Param('id') id: string, @Body() dto: SettleReservationDto, @Res({ passthrough: true }) res: Response) {
+  async settle(
+    @Idem() idem: IdempotentRequest,
+    @Param('id') id: string,
+    @Body() dto: SettleReservationDto,
+    @Res({ passthrough: true }) res: Response,
+  ) {
     return reply(res, await this.reservations.settle(idem, id, dto.amount));
   }
 

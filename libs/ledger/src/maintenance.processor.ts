@@ -23,10 +23,14 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler('ledger-sweep', { every: this.config.SWEEP_INTERVAL_MS }, {
-      name: SWEEP_JOB,
-      opts: { removeOnComplete: 100, removeOnFail: 500 },
-    });
+    await this.queue.upsertJobScheduler(
+      'ledger-sweep',
+      { every: this.config.SWEEP_INTERVAL_MS },
+      {
+        name: SWEEP_JOB,
+        opts: { removeOnComplete: 100, removeOnFail: 500 },
+      },
+    );
   }
 
   async process(job: Job): Promise<unknown> {

@@ -144,7 +144,10 @@ export class ReservationService {
     const reserved = BigInt(r.reserved);
     const amount = as === 'released' ? 0n : (charge ?? reserved);
     if (amount > reserved) {
-      throw Errors.unprocessable('amount_exceeds_reservation', `Cannot settle ${formatTokens(amount)} of a reservation of ${formatTokens(reserved)}`);
+      throw Errors.unprocessable(
+        'amount_exceeds_reservation',
+        `Cannot settle ${formatTokens(amount)} of a reservation of ${formatTokens(reserved)}`,
+      );
     }
     const { returned } = splitSettlement(fundingOf(r), amount);
     const done = await finish(tx.sql, r, as, amount, returned, now);

@@ -4,7 +4,13 @@ import { isoWeek, nextWeekStart, weekStart } from './weeks.js';
 
 const now = new Date('2026-11-25T12:00:00Z');
 const day = (n: number) => new Date(now.getTime() + n * 86_400_000);
-const b = (id: string, source: SpendableBucket['source'], remaining: bigint, expiresAt: Date | null, createdAt = day(-10)): SpendableBucket => ({
+const b = (
+  id: string,
+  source: SpendableBucket['source'],
+  remaining: bigint,
+  expiresAt: Date | null,
+  createdAt = day(-10),
+): SpendableBucket => ({
   id,
   source,
   remaining,

@@ -28,49 +28,89 @@ export class VerifyService {
     };
     const q = (text: string, params: unknown[] = []) => this.db.query<Record<string, unknown>>(text, params);
 
-    add('1. each transfer sums to zero', await q(
-      `SELECT transfer_id, sum(amount)::text AS sum FROM entries GROUP BY transfer_id HAVING sum(amount) <> 0 LIMIT ${LIMIT}`,
-    ), (r) => `transfer ${String(r.transfer_id)} sums to ${String(r.sum)}`);
-    add('1. all entries sum to zero', await q(`SELECT sum(amount)::text AS sum FROM entries HAVING coalesce(sum(amount), 0) <> 0`),
-      (r) => `all entries sum to ${String(r.sum)}`);
-    add('1. every transfer has entries', await q(
-      `SELECT t.id FROM transfers t WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.transfer_id = t.id) LIMIT ${LIMIT}`,
-    ), (r) => `transfer ${String(r.id)} has no entries`);
-    add('1. every entry names an account', await q(
-      `SELECT e.id::text, e.account_id FROM entries e LEFT JOIN accounts a ON a.id = e.account_id WHERE a.id IS NULL LIMIT ${LIMIT}`,
-    ), (r) => `entry ${String(r.id)} posts to unknown account ${String(r.account_id)}`);
-    add('1. transfer amount is its bucket entries', await q(
-      `SELECT t.id, t.amount::text AS amount, coalesce(sum(e.amount) FILTER (WHERE a.kind = 'bucket'), 0)::text AS buckets
+    add(
+      '1. each transfer sums to zero',
+      await q(`SELECT transfer_id, sum(amount)::text AS sum FROM entries GROUP BY transfer_id HAVING sum(amount) <> 0 LIMIT ${LIMIT}`),
+      (r) => `transfer ${String(r.transfer_id)} sums to ${String(r.sum)}`,
+    );
+    add(
+      '1. all entries sum to zero',
+      await q(`SELECT sum(amount)::text AS sum FROM entries HAVING coalesce(sum(amount), 0) <> 0`),
+      (r) => `all entries sum to ${String(r.sum)}`,
+    );
+    add(
+      '1. every transfer has entries',
+      await q(`SELECT t.id FROM transfers t WHERE NOT EXISTS (SELECT 1 FROM entries e WHERE e.transfer_id = t.id) LIMIT ${LIMIT}`),
+      (r) => `transfer ${String(r.id)} has no entries`,
+    );
+    add(
+      '1. every entry names an account',
+      await q(
+        `SELECT e.id::text, e.account_id FROM entries e LEFT JOIN accounts a ON a.id = e.account_id WHERE a.id IS NULL LIMIT ${LIMIT}`,
+      ),
+      (r) => `entry ${String(r.id)} posts to unknown account ${String(r.account_id)}`,
+    );
+    add(
+      '1. transfer amount is its bucket entries',
+      await q(
+        `SELECT t.id, t.amount::text AS amount, coalesce(sum(e.amount) FILTER (WHERE a.kind = 'bucket'), 0)::text AS buckets
        FROM transfers t JOIN entries e ON e.transfer_id = t.id JOIN accounts a ON a.id = e.account_id
        GROUP BY t.id, t.amount HAVING t.amount <> coalesce(sum(e.amount) FILTER (WHERE a.kind = 'bucket'), 0) LIMIT ${LIMIT}`,
-    ), (r) => `transfer ${String(r.id)} says ${String(r.amount)} but its bucket entries sum to ${String(r.buckets)}`);
-    add('2. bucket remaining equals its entries', await q(
-      `SELECT b.id, b.remaining::text AS remaining, coalesce(e.sum, 0)::text AS entries
+      ),
+      (r) => `transfer ${String(r.id)} says ${String(r.amount)} but its bucket entries sum to ${String(r.buckets)}`,
+    );
+    add(
+      '2. bucket remaining equals its entries',
+      await q(
+        `SELECT b.id, b.remaining::text AS remaining, coalesce(e.sum, 0)::text AS entries
        FROM buckets b LEFT JOIN (SELECT account_id, sum(amount) AS sum FROM entries GROUP BY account_id) e ON e.account_id = b.id
        WHERE b.remaining <> coalesce(e.sum, 0) OR b.remaining < 0 LIMIT ${LIMIT}`,
-    ), (r) => `bucket ${String(r.id)} has remaining ${String(r.remaining)} but entries sum to ${String(r.entries)}`);
-    add('2. bucket entries belong to its wallet', await q(
-      `SELECT e.id::text, e.account_id FROM entries e JOIN buckets b ON b.id = e.account_id WHERE e.wallet_id IS DISTINCT FROM b.wallet_id LIMIT ${LIMIT}`,
-    ), (r) => `entry ${String(r.id)} on bucket ${String(r.account_id)} is booked to another wallet`);
-    add('3. held equals the pending-holds balance', await q(
-      `WITH h AS (SELECT wallet_id, sum(amount) AS held FROM entries WHERE account_id = $1 GROUP BY wallet_id),
+      ),
+      (r) => `bucket ${String(r.id)} has remaining ${String(r.remaining)} but entries sum to ${String(r.entries)}`,
+    );
+    add(
+      '2. bucket entries belong to its wallet',
+      await q(
+        `SELECT e.id::text, e.account_id FROM entries e JOIN buckets b ON b.id = e.account_id WHERE e.wallet_id IS DISTINCT FROM b.wallet_id LIMIT ${LIMIT}`,
+      ),
+      (r) => `entry ${String(r.id)} on bucket ${String(r.account_id)} is booked to another wallet`,
+    );
+    add(
+      '3. held equals the pending-holds balance',
+      await q(
+        `WITH h AS (SELECT wallet_id, sum(amount) AS held FROM entries WHERE account_id = $1 GROUP BY wallet_id),
             p AS (SELECT wallet_id, sum(reserved) AS held FROM reservations WHERE status = 'pending' GROUP BY wallet_id)
        SELECT coalesce(h.wallet_id, p.wallet_id) AS wallet_id, coalesce(h.held, 0)::text AS holds, coalesce(p.held, 0)::text AS pending
        FROM h FULL JOIN p ON p.wallet_id = h.wallet_id WHERE coalesce(h.held, 0) <> coalesce(p.held, 0) LIMIT ${LIMIT}`,
-      [SYSTEM.pendingHolds],
-    ), (r) => `wallet ${String(r.wallet_id)}: pending holds account ${String(r.holds)} but pending reservations ${String(r.pending)}`);
-    add('3. a pending hold is funded by its buckets', await q(
-      `SELECT r.id, r.reserved::text AS reserved, (SELECT coalesce(sum((f->>'amount')::bigint), 0) FROM jsonb_array_elements(r.funding) f)::text AS funded
+        [SYSTEM.pendingHolds],
+      ),
+      (r) => `wallet ${String(r.wallet_id)}: pending holds account ${String(r.holds)} but pending reservations ${String(r.pending)}`,
+    );
+    add(
+      '3. a pending hold is funded by its buckets',
+      await q(
+        `SELECT r.id, r.reserved::text AS reserved, (SELECT coalesce(sum((f->>'amount')::bigint), 0) FROM jsonb_array_elements(r.funding) f)::text AS funded
        FROM reservations r
        WHERE (SELECT coalesce(sum((f->>'amount')::bigint), 0) FROM jsonb_array_elements(r.funding) f) <> r.reserved LIMIT ${LIMIT}`,
-    ), (r) => `reservation ${String(r.id)} reserved ${String(r.reserved)} but its funding sums to ${String(r.funded)}`);
-    add('4. a finished reservation has settled + released = reserved', await q(
-      `SELECT id, status, reserved::text, settled::text, released::text FROM reservations
+      ),
+      (r) => `reservation ${String(r.id)} reserved ${String(r.reserved)} but its funding sums to ${String(r.funded)}`,
+    );
+    add(
+      '4. a finished reservation has settled + released = reserved',
+      await q(
+        `SELECT id, status, reserved::text, settled::text, released::text FROM reservations
        WHERE (status <> 'pending' AND settled + released <> reserved) OR (status = 'pending' AND (settled <> 0 OR released <> 0)) LIMIT ${LIMIT}`,
-    ), (r) => `reservation ${String(r.id)} (${String(r.status)}): reserved ${String(r.reserved)}, settled ${String(r.settled)}, released ${String(r.released)}`);
-    add('5. every external payment is credited once', await q(
-      `SELECT grant_key, count(*)::int AS n FROM buckets WHERE grant_key IS NOT NULL GROUP BY grant_key HAVING count(*) > 1 LIMIT ${LIMIT}`,
-    ), (r) => `${String(r.grant_key)} is credited ${String(r.n)} times`);
+      ),
+      (r) =>
+        `reservation ${String(r.id)} (${String(r.status)}): reserved ${String(r.reserved)}, settled ${String(r.settled)}, released ${String(r.released)}`,
+    );
+    add(
+      '5. every external payment is credited once',
+      await q(
+        `SELECT grant_key, count(*)::int AS n FROM buckets WHERE grant_key IS NOT NULL GROUP BY grant_key HAVING count(*) > 1 LIMIT ${LIMIT}`,
+      ),
+      (r) => `${String(r.grant_key)} is credited ${String(r.n)} times`,
+    );
 
     const [counts] = await q(`SELECT (SELECT count(*) FROM transfers)::int AS transfers, (SELECT count(*) FROM entries)::int AS entries,
       (SELECT count(*) FROM buckets)::int AS buckets, (SELECT count(*) FROM reservations)::int AS reservations, (SELECT count(*) FROM wallets)::int AS wallets`);

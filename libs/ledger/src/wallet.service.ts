@@ -77,10 +77,14 @@ export class WalletService {
   async view(ownerId: string): Promise<WalletView> {
     assertOwnerId(ownerId);
     const now = this.clock.now();
-    const rows = await this.db.query<{ id: string; status: 'active' | 'frozen'; flagged: boolean; free_week: string | null; plan: unknown; created_at: Date }>(
-      `SELECT id, status, flagged, free_week, plan, created_at FROM wallets WHERE owner_id = $1`,
-      [ownerId],
-    );
+    const rows = await this.db.query<{
+      id: string;
+      status: 'active' | 'frozen';
+      flagged: boolean;
+      free_week: string | null;
+      plan: unknown;
+      created_at: Date;
+    }>(`SELECT id, status, flagged, free_week, plan, created_at FROM wallets WHERE owner_id = $1`, [ownerId]);
     const wallet = rows[0];
     if (!wallet) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
     if (this.config.freeWeeklyMt > 0n && wallet.free_week !== isoWeek(now)) {
@@ -94,9 +98,10 @@ export class WalletService {
          ORDER BY expires_at ASC NULLS LAST, created_at ASC`,
         [wallet.id, now],
       ),
-      this.db.query<{ held: string }>(`SELECT coalesce(sum(reserved), 0)::text AS held FROM reservations WHERE wallet_id = $1 AND status = 'pending'`, [
-        wallet.id,
-      ]),
+      this.db.query<{ held: string }>(
+        `SELECT coalesce(sum(reserved), 0)::text AS held FROM reservations WHERE wallet_id = $1 AND status = 'pending'`,
+        [wallet.id],
+      ),
     ]);
     const available = buckets.reduce((s, b) => s + BigInt(b.remaining), 0n);
     return {
@@ -122,7 +127,14 @@ export class WalletService {
     const after = cursor ? decodeCursor(cursor) : null;
     const wallets = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
     if (!wallets[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
-    const rows = await this.db.query<{ id: string; kind: string; amount: string; created_at: Date; ref: string | null; metadata: Record<string, unknown> | null }>(
+    const rows = await this.db.query<{
+      id: string;
+      kind: string;
+      amount: string;
+      created_at: Date;
+      ref: string | null;
+      metadata: Record<string, unknown> | null;
+    }>(
       `SELECT id, kind, amount::text, created_at, ref, metadata FROM transfers
        WHERE wallet_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
        ORDER BY created_at DESC, id DESC LIMIT $4`,

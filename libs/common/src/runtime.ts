@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
-import type { AppConfig } from './config.js';
+import { AppConfig, ConfigError, loadConfig } from './config.js';
 import { dataSourceOptions, runMigrations } from './data-source.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
@@ -26,4 +26,28 @@ export async function prepareDatabase(config: AppConfig, log: Logger, migrate = 
     }
   }
   return { stop };
+}
+
+/** The validated config, or exit 1 with a message naming every bad variable. */
+export function loadConfigOrExit(log: Logger): AppConfig {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.fatal(e.message);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** On SIGTERM or SIGINT: run `close` (drain HTTP and jobs, close pools), then exit. */
+export function exitOnSignal(log: Logger, close: () => Promise<void>): void {
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    await close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
 }

@@ -6,13 +6,15 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createApi } from '../apps/api/src/app.js';
 import { HttpClient, HttpError } from './http-client.js';
 import { type HttpLoadSpec, runHttpLoad } from './http-load.js';
 import { runPgLoad, topUpWallet } from './pg-load.js';
-import { cpuBusySince, percentile, type Progress, readCpuTimes, type TimedResult } from './stats.js';
+import { WindowProfiler } from './profile.js';
+import { cpuBusySince, cpuMsBetween, measureWindow, percentile, procCpuMs, type Progress, readCpuTimes, type TimedResult } from './stats.js';
 
 /**
  * `npm run bench`: reserve+settle pairs per second and pair latency
@@ -37,9 +39,10 @@ const CLIENTS = Math.floor(envInt('BENCH_CLIENTS', 64, 1));
 const POOL = Math.floor(envInt('BENCH_POOL', 20, 1));
 const SETUP_CONCURRENCY = Math.floor(envInt('BENCH_SETUP_CONCURRENCY', 32, 1));
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
-const LOADGEN = process.env.BENCH_LOADGEN || 'worker';
+const LOADGEN = process.env.BENCH_LOADGEN || 'process';
 const SCENARIOS = (process.env.BENCH_SCENARIOS || 'a,b,c').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 const VACUUM = process.env.BENCH_VACUUM !== '0';
+const PROFILE_DIR = process.env.BENCH_PROFILE || '';
 const PG_ADMIN_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 const AMOUNT = '0.010';
@@ -47,7 +50,7 @@ const HOT_TOP_UP_TOKENS = 1_000_000n;
 const OWNER_PREFIX = 'bench-w-';
 const HOT_OWNER = 'bench-hot';
 
-if (LOADGEN !== 'worker' && LOADGEN !== 'inline') throw new Error('BENCH_LOADGEN must be worker or inline');
+if (LOADGEN !== 'process' && LOADGEN !== 'inline') throw new Error('BENCH_LOADGEN must be process or inline');
 for (const s of SCENARIOS) if (!['a', 'b', 'c', 'd'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d)`);
 for (const u of [PG_ADMIN_URL, REDIS_URL]) {
   const host = new URL(u).hostname;
@@ -73,19 +76,47 @@ async function admin<T>(url: string, work: (c: pg.Client) => Promise<T>): Promis
   }
 }
 
-/** The main thread's event-loop utilisation over [warm-up end, window end]: the API's own loop. */
-function windowElu(warmupMs: number, durationMs: number): () => number | null {
-  let start: ReturnType<typeof performance.eventLoopUtilization> | null = null;
-  let value: number | null = null;
-  const t1 = setTimeout(() => (start = performance.eventLoopUtilization()), warmupMs);
-  const t2 = setTimeout(() => {
-    if (start) value = performance.eventLoopUtilization(start).utilization;
-  }, warmupMs + durationMs);
-  return () => {
-    clearTimeout(t1);
-    clearTimeout(t2);
-    return value ?? (start ? performance.eventLoopUtilization(start).utilization : null);
+/** What the service side used over the measurement window: the API thread, this process, the PostgreSQL backends. */
+interface ServiceUsage {
+  apiElu: number;
+  nodeCpuMs: number;
+  pgCpuMs: number | null;
+}
+
+/**
+ * Samples this process (event loop, CPU) and the CPU of every PostgreSQL
+ * backend connected to the bench database (from /proc, Linux only) when the
+ * warm-up ends and when the window ends.
+ */
+function sampleService(dbUrlForStats: string, dbName: string, warmupMs: number, durationMs: number): Promise<ServiceUsage | null> {
+  const stats = new pg.Client({ connectionString: dbUrlForStats, application_name: 'token-wallet-bench-stats' });
+  const backends = async (): Promise<Map<number, number>> => {
+    const { rows } = await stats.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName]);
+    const m = new Map<number, number>();
+    for (const r of rows) {
+      const cpu = procCpuMs(r.pid);
+      if (cpu !== null) m.set(r.pid, cpu);
+    }
+    return m;
   };
+  const sample = async () => ({ elu: performance.eventLoopUtilization(), cpu: process.cpuUsage(), pg: await backends().catch(() => null) });
+  return stats
+    .connect()
+    .then(() => measureWindow(warmupMs, durationMs, sample))
+    .then((w) => {
+      if (!w) return null;
+      let pgCpuMs: number | null = null;
+      if (w.start.pg && w.end.pg && w.end.pg.size > 0) {
+        pgCpuMs = 0;
+        for (const [pid, cpu] of w.end.pg) pgCpuMs += cpu - (w.start.pg.get(pid) ?? 0);
+      }
+      return {
+        apiElu: performance.eventLoopUtilization(w.end.elu, w.start.elu).utilization,
+        nodeCpuMs: cpuMsBetween(w.start.cpu, w.end.cpu),
+        pgCpuMs,
+      };
+    })
+    .finally(() => stats.end().catch(() => undefined));
 }
 
 function progressPrinter(label: string): (p: Progress) => void {
@@ -97,25 +128,32 @@ function progressPrinter(label: string): (p: Progress) => void {
   };
 }
 
-function runHttpInWorker(spec: HttpLoadSpec, progress: (p: Progress) => void): Promise<TimedResult> {
+/** Runs the HTTP load generator in a child process (see loadgen-child.ts). */
+function runHttpInChild(spec: HttpLoadSpec, progress: (p: Progress) => void): Promise<TimedResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./http-worker.js', import.meta.url), { workerData: spec });
+    const child = fork(fileURLToPath(new URL('./loadgen-child.js', import.meta.url)), [], { serialization: 'advanced', stdio: 'inherit' });
     let result: TimedResult | null = null;
-    worker.on('message', (m: { type: 'progress'; progress: Progress } | { type: 'done'; result: TimedResult } | { type: 'failed'; error: string }) => {
+    let failure: Error | null = null;
+    child.on('message', (m: { type: 'progress'; progress: Progress } | { type: 'done'; result: TimedResult } | { type: 'failed'; error: string }) => {
       if (m.type === 'progress') progress(m.progress);
       else if (m.type === 'done') result = m.result;
-      else reject(new Error(`load generator failed: ${m.error}`));
+      else failure = new Error(`load generator failed: ${m.error}`);
     });
-    worker.on('error', reject);
-    worker.on('exit', (code) => (result ? resolve(result) : reject(new Error(`load generator exited with code ${code} and no result`))));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (result) resolve(result);
+      else reject(failure ?? new Error(`load generator exited with code ${code} and no result`));
+    });
+    child.send(spec);
   });
 }
 
 interface Row {
   key: string;
   title: string;
+  http: boolean;
   result: TimedResult;
-  apiElu: number | null;
+  usage: ServiceUsage | null;
   cpuBusy: number | null;
   verify: VerifyReport;
 }
@@ -198,7 +236,7 @@ async function main(): Promise<number> {
     out(`date      ${started.toISOString()}`);
     out(`machine   ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     out(`runtime   node ${process.version}, PostgreSQL ${pgVersion} (127.0.0.1), API + load generator + PostgreSQL share this machine`);
-    out(`settings  ${WALLETS} wallets, ${CLIENTS} clients, pool ${POOL}, ${WARMUP_SECONDS}s warm-up + ${SECONDS}s measured, amount ${AMOUNT}, LOG_LEVEL=${LOG_LEVEL}, load generator: ${LOADGEN === 'worker' ? 'worker_thread' : 'same thread as the API'}`);
+    out(`settings  ${WALLETS} wallets, ${CLIENTS} clients, pool ${POOL}, ${WARMUP_SECONDS}s warm-up + ${SECONDS}s measured, amount ${AMOUNT}, LOG_LEVEL=${LOG_LEVEL}, load generator: ${LOADGEN === 'process' ? 'child process' : 'same thread as the API'}`);
     out();
 
     const setupClient = new HttpClient(baseUrl, apiKey, SETUP_CONCURRENCY);
@@ -219,7 +257,7 @@ async function main(): Promise<number> {
         title: `HTTP, ${WALLETS} wallets`,
         run: (p) => {
           const spec: HttpLoadSpec = { ...common, baseUrl, apiKey, hotOwner: null, label: 'a' };
-          return LOADGEN === 'worker' ? runHttpInWorker(spec, p) : runHttpLoad(spec, p);
+          return LOADGEN === 'process' ? runHttpInChild(spec, p) : runHttpLoad(spec, p);
         },
       },
       {
@@ -227,7 +265,7 @@ async function main(): Promise<number> {
         title: 'HTTP, 1 hot wallet',
         run: (p) => {
           const spec: HttpLoadSpec = { ...common, baseUrl, apiKey, hotOwner: HOT_OWNER, label: 'b' };
-          return LOADGEN === 'worker' ? runHttpInWorker(spec, p) : runHttpLoad(spec, p);
+          return LOADGEN === 'process' ? runHttpInChild(spec, p) : runHttpLoad(spec, p);
         },
       },
       {
@@ -260,10 +298,17 @@ async function main(): Promise<number> {
       }
       err(`[${s.key}] ${s.title}: ${CLIENTS} clients, ${WARMUP_SECONDS}s warm-up, ${SECONDS}s measured`);
       const cpu0 = readCpuTimes();
-      const elu = windowElu(WARMUP_SECONDS * 1000, SECONDS * 1000);
+      const usage = sampleService(url, dbName, WARMUP_SECONDS * 1000, SECONDS * 1000);
+      const profiler = PROFILE_DIR ? new WindowProfiler(PROFILE_DIR) : null;
+      let toggles = 0;
+      const profiled = profiler
+        ? measureWindow(WARMUP_SECONDS * 1000, SECONDS * 1000, async () => (toggles++ === 0 ? (await profiler.start(), null) : profiler.stop(s.key)))
+        : null;
       const result = await s.run(progressPrinter(s.key));
-      const apiElu = s.key === 'a' || s.key === 'b' ? elu() : (elu(), null);
       const cpuBusy = cpuBusySince(cpu0);
+      const used = await usage;
+      const profile = profiled ? await profiled : null;
+      if (profile?.end) err(`[${s.key}] CPU profile of this process over the window: ${profile.end}`);
       const verify = await verifier.verify();
       err(
         `[${s.key}] ${rate(result).toFixed(0)} pairs/s, p50 ${ms(percentile(result.latenciesMs, 50))} ms, p99 ${ms(percentile(result.latenciesMs, 99))} ms, ` +
@@ -271,11 +316,12 @@ async function main(): Promise<number> {
       );
       for (const e of result.errorSamples) err(`[${s.key}]   error: ${e}`);
       for (const v of verify.violations.slice(0, 10)) err(`[${s.key}]   violation [${v.invariant}] ${v.detail}`);
-      rows.push({ key: s.key, title: s.title, result, apiElu, cpuBusy, verify });
+      rows.push({ key: s.key, title: s.title, http: s.key === 'a' || s.key === 'b', result, usage: used, cpuBusy, verify });
     }
 
     out();
-    const header = ['scenario', 'pairs', 'pairs/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'API loop', 'client loop', 'all CPUs', 'ledger'];
+    const header = ['scenario', 'pairs', 'pairs/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'API loop', 'node ms/pair', 'pg ms/pair', 'client ms/pair', 'CPUs busy', 'ledger'];
+    const perPair = (cpu: number | null | undefined, r: TimedResult) => (cpu === null || cpu === undefined || r.pairs === 0 ? '-' : (cpu / r.pairs).toFixed(2));
     const table = rows.map((r) => [
       `(${r.key}) ${r.title}`,
       String(r.result.pairs),
@@ -284,8 +330,10 @@ async function main(): Promise<number> {
       ms(percentile(r.result.latenciesMs, 99)),
       ms(percentile(r.result.latenciesMs, 100)),
       String(r.result.errors),
-      pct(r.apiElu),
-      pct(r.key === 'a' || r.key === 'b' ? (LOADGEN === 'worker' ? r.result.loopElu : null) : r.result.loopElu),
+      r.http ? pct(r.usage?.apiElu ?? null) : '-',
+      perPair(r.usage?.nodeCpuMs, r.result),
+      perPair(r.usage?.pgCpuMs, r.result),
+      r.http && LOADGEN === 'process' ? perPair(r.result.cpuMs, r.result) : '-',
       pct(r.cpuBusy),
       r.verify.ok ? 'consistent' : 'INCONSISTENT',
     ]);
@@ -295,8 +343,11 @@ async function main(): Promise<number> {
     out(widths.map((w) => '-'.repeat(w)).join('  '));
     for (const t of table) out(line(t));
     out();
-    out('API loop = event-loop utilisation of the API thread; client loop = of the thread running the clients (the pg loops for c/d);');
-    out('all CPUs = busy share of every CPU on the machine (PostgreSQL included) during the scenario.');
+    out('API loop: event-loop utilisation of the API thread (100% = the API is CPU-bound on its one thread).');
+    out(`node ms/pair: CPU of this process per pair: the API for a/b${LOADGEN === 'inline' ? ' (load generator included: BENCH_LOADGEN=inline)' : ''}, the pg loops for c/d.`);
+    out('pg ms/pair: CPU of the PostgreSQL backends serving the bench database per pair (WAL writer, checkpointer not counted).');
+    out('client ms/pair: CPU of the HTTP load generator process per pair. CPUs busy: every CPU of the machine, other tenants included.');
+    out('All CPU figures are over the measurement window only; ms/pair = CPU ms / pairs completed in the window.');
 
     const a = rows.find((r) => r.key === 'a');
     const c = rows.find((r) => r.key === 'c');

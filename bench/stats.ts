@@ -17,6 +17,8 @@ export interface TimedResult {
   latenciesMs: Float64Array;
   /** Event-loop utilisation (0..1) of the thread that ran the loops, over the window. */
   loopElu: number;
+  /** CPU time (user + system, ms) of the process that ran the loops, over the window. */
+  cpuMs: number;
 }
 
 export interface Progress {
@@ -52,14 +54,7 @@ export async function runTimed(o: TimedOptions): Promise<TimedResult> {
   let pairsTotal = 0;
   let errors = 0;
   const errorSamples: string[] = [];
-  let eluStart: ReturnType<typeof performance.eventLoopUtilization> | null = null;
-  let eluWindow: ReturnType<typeof performance.eventLoopUtilization> | null = null;
-  const eluTimers = [
-    setTimeout(() => (eluStart = performance.eventLoopUtilization()), Math.max(0, o.warmupMs)),
-    setTimeout(() => {
-      if (eluStart) eluWindow = performance.eventLoopUtilization(eluStart);
-    }, o.warmupMs + o.durationMs),
-  ];
+  const window = measureWindow(o.warmupMs, o.durationMs, () => ({ elu: performance.eventLoopUtilization(), cpu: process.cpuUsage() }));
   const ticker = o.progress
     ? setInterval(() => {
         const now = performance.now();
@@ -92,8 +87,7 @@ export async function runTimed(o: TimedOptions): Promise<TimedResult> {
   };
   await Promise.all(Array.from({ length: o.clients }, (_, i) => loop(i)));
   if (ticker) clearInterval(ticker);
-  for (const t of eluTimers) clearTimeout(t);
-  const elu = eluWindow ?? (eluStart ? performance.eventLoopUtilization(eluStart) : null);
+  const w = await window;
   return {
     clients: o.clients,
     warmupMs: o.warmupMs,
@@ -103,7 +97,8 @@ export async function runTimed(o: TimedOptions): Promise<TimedResult> {
     errors,
     errorSamples,
     latenciesMs: Float64Array.from(lat),
-    loopElu: elu ? elu.utilization : 0,
+    loopElu: w ? performance.eventLoopUtilization(w.end.elu, w.start.elu).utilization : 0,
+    cpuMs: w ? cpuMsBetween(w.start.cpu, w.end.cpu) : 0,
   };
 }
 
@@ -138,4 +133,40 @@ export function cpuBusySince(a: CpuTimes | null): number | null {
   const b = readCpuTimes();
   if (!a || !b || b.total === a.total) return null;
   return (b.busy - a.busy) / (b.total - a.total);
+}
+
+export function cpuMsBetween(a: NodeJS.CpuUsage, b: NodeJS.CpuUsage): number {
+  return (b.user - a.user + (b.system - a.system)) / 1000;
+}
+
+/**
+ * Samples `sample()` when the warm-up ends and again when the measurement
+ * window ends; resolves with both (null if the window never started).
+ */
+export function measureWindow<T>(warmupMs: number, durationMs: number, sample: () => T | Promise<T>): Promise<{ start: T; end: T } | null> {
+  return new Promise((resolve, reject) => {
+    let start: { value: T } | null = null;
+    setTimeout(() => {
+      Promise.resolve(sample()).then((value) => (start = { value }), reject);
+    }, warmupMs);
+    setTimeout(() => {
+      if (start === null) return resolve(null);
+      const s0 = start.value;
+      Promise.resolve(sample()).then((end) => resolve({ start: s0, end }), reject);
+    }, warmupMs + durationMs);
+  });
+}
+
+const CLK_TCK = 100;
+
+/** CPU time (ms) a Linux process has used so far, from /proc/<pid>/stat; null when unreadable. */
+export function procCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK;
+  } catch {
+    return null;
+  }
 }

@@ -20,7 +20,8 @@ export interface TestClock {
  */
 export function controlClock(t: TestApp, start: Date | string, tickMs = 0): TestClock {
   const clock = t.app.get(Clock);
-  const original = clock.now;
+  // A replacement installed earlier (an own property), or none: the prototype's method then.
+  const original = Object.getOwnPropertyDescriptor(clock, 'now');
   let current = new Date(start).getTime();
   clock.now = () => {
     const at = new Date(current);
@@ -36,7 +37,8 @@ export function controlClock(t: TestApp, start: Date | string, tickMs = 0): Test
       current += ms;
     },
     restore: () => {
-      clock.now = original;
+      if (original) Object.defineProperty(clock, 'now', original);
+      else Reflect.deleteProperty(clock, 'now');
     },
   };
 }

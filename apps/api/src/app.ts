@@ -35,6 +35,5 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'], verify: rejectExponentNumbers }));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
-  app.enableShutdownHooks();
   return app;
 }

@@ -34,7 +34,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant('reserve' as const),
       wallet: fc.nat({ max: OWNERS - 1 }),
       // Mostly small holds, some large enough to run a wallet of 15 tokens dry.
-      mt: fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 3000 }) }, { weight: 1, arbitrary: fc.integer({ min: 3001, max: 16_000 }) }),
+      mt: fc.oneof(
+        { weight: 3, arbitrary: fc.integer({ min: 1, max: 3000 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 3001, max: 16_000 }) },
+      ),
       ttlS: fc.option(fc.integer({ min: 60, max: 1800 }), { freq: 3 }),
       form: fc.constantFrom<AmountForm>('string', 'string', 'number'),
     }),
@@ -53,7 +56,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat(), pendingOnly: fc.boolean() }) },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant('replay' as const), pick: fc.nat(), sameBody: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('replay' as const),
+      pick: fc.nat(),
+      sameBody: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 20 * 60_000 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('sweep' as const) }) },
@@ -136,7 +143,13 @@ class Model {
       return {
         status: 201,
         apply: (body) => {
-          expect(body).toMatchObject({ owner_id: req.owner, status: 'pending', reserved: fmt(req.mt), settled: '0.000', released: '0.000' });
+          expect(body).toMatchObject({
+            owner_id: req.owner,
+            status: 'pending',
+            reserved: fmt(req.mt),
+            settled: '0.000',
+            released: '0.000',
+          });
           const expiresAt = this.now + (req.ttlS ?? 900) * 1000;
           expect(body.expires_at).toBe(new Date(expiresAt).toISOString());
           w.available -= req.mt;
@@ -156,7 +169,14 @@ class Model {
     return {
       status: 200,
       apply: (body) => {
-        expect(body).toMatchObject({ id: r.id, owner_id: r.owner, status, reserved: fmt(r.reserved), settled: fmt(charge), released: fmt(r.reserved - charge) });
+        expect(body).toMatchObject({
+          id: r.id,
+          owner_id: r.owner,
+          status,
+          reserved: fmt(r.reserved),
+          settled: fmt(charge),
+          released: fmt(r.reserved - charge),
+        });
         const w = this.wallets.get(r.owner)!;
         w.held -= r.reserved;
         w.available += r.reserved - charge;
@@ -189,7 +209,11 @@ function httpOf(req: Req): { method: string; path: string; body: unknown } {
       return { method: 'POST', path: `/v1/wallets/${req.owner}/reservations`, body };
     }
     case 'settle':
-      return { method: 'POST', path: `/v1/reservations/${req.res}/settle`, body: req.mt === null ? undefined : { amount: amountOf(req.mt, req.form) } };
+      return {
+        method: 'POST',
+        path: `/v1/reservations/${req.res}/settle`,
+        body: req.mt === null ? undefined : { amount: amountOf(req.mt, req.form) },
+      };
     case 'release':
       return { method: 'POST', path: `/v1/reservations/${req.res}/release`, body: undefined };
   }
@@ -269,11 +293,15 @@ describe('ledger model (property-based, over HTTP)', () => {
         const res = m.pick(op.pick, op.pendingOnly);
         const reserved = m.reservation(res)?.reserved ?? 1000;
         const mt =
-          op.mode === 'default' ? null
-          : op.mode === 'zero' ? 0
-          : op.mode === 'full' ? reserved
-          : op.mode === 'partial' ? Math.floor((reserved * op.frac) / 1000)
-          : reserved + 1 + op.frac;
+          op.mode === 'default'
+            ? null
+            : op.mode === 'zero'
+              ? 0
+              : op.mode === 'full'
+                ? reserved
+                : op.mode === 'partial'
+                  ? Math.floor((reserved * op.frac) / 1000)
+                  : reserved + 1 + op.frac;
         return send(m, { type: 'settle', res, mt, form: op.form }, idemKey('model'));
       }
       case 'release':

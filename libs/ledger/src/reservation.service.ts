@@ -139,7 +139,10 @@ export class ReservationService {
       throw Errors.conflict('reservation_not_pending', `Reservation ${id} is already ${r.status}`);
     }
     if (r.status === 'expired' || r.expires_at.getTime() <= now.getTime()) {
-      throw Errors.conflict('reservation_expired', `Reservation ${id} expired at ${r.expires_at.toISOString()}; the sweeper returns its tokens to the wallet`);
+      throw Errors.conflict(
+        'reservation_expired',
+        `Reservation ${id} expired at ${r.expires_at.toISOString()}; the sweeper returns its tokens to the wallet`,
+      );
     }
     const reserved = BigInt(r.reserved);
     const amount = as === 'released' ? 0n : (charge ?? reserved);

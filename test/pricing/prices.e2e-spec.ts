@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { call, expectLedgerConsistent, startApp, TestApp } from '../support/app.js';
+
+describe('price list and HTTP edge', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startApp();
+  });
+  afterAll(async () => {
+    await expectLedgerConsistent(t);
+    await t.close();
+  });
+
+  it('lists the seed prices of the spec with token and dollar strings', async () => {
+    const r = await call(t, 'GET', '/v1/prices');
+    expect(r.status).toBe(200);
+    const byVariant = Object.fromEntries(r.body.data.map((p: { variant: string }) => [p.variant, p]));
+    expect(byVariant['gpt-image-1-min']).toMatchObject({
+      model: 'models/openai/gpt-image',
+      unit: 'image',
+      tokens: '3.540',
+      usd: '0.354',
+      version: 1,
+      default: true,
+    });
+    expect(byVariant['gpt-image-1-max']).toMatchObject({ tokens: '3.540', usd: '0.354', default: false });
+    expect(byVariant['gpt-image-2-cloudflare']).toMatchObject({ tokens: '0.850', usd: '0.085' });
+    expect(r.body.data).toHaveLength(3);
+  });
+
+  it('gets one variant, and 404s an unknown one', async () => {
+    const one = await call(t, 'GET', '/v1/prices/gpt-image-2-cloudflare');
+    expect(one.status).toBe(200);
+    expect(one.body.description).toContain('Cloudflare');
+    const none = await call(t, 'GET', '/v1/prices/no-such-thing');
+    expect([none.status, none.body.code]).toEqual([404, 'variant_not_found']);
+  });
+
+  it('answers unknown routes, oversized bodies and wrong content as problem+json', async () => {
+    const route = await call(t, 'GET', '/v1/nothing-here');
+    expect([route.status, route.body.code]).toEqual([404, 'not_found']);
+    expect(route.headers.get('content-type')).toContain('application/problem+json');
+    const big = await call(
+      t,
+      'POST',
+      '/v1/wallets/x/reservations',
+      { amount: '1', metadata: { blob: 'x'.repeat(300_000) } },
+      { idem: 'big-1' },
+    );
+    expect([big.status, big.body.code]).toEqual([413, 'payload_too_large']);
+    const meta = await call(
+      t,
+      'POST',
+      '/v1/wallets/x/reservations',
+      { amount: '1', metadata: { blob: 'x'.repeat(5_000) } },
+      { idem: 'meta-1' },
+    );
+    expect([meta.status, meta.body.code, meta.body.errors?.[0]?.field]).toEqual([400, 'validation_error', 'metadata']);
+    const badKey = await call(t, 'POST', '/v1/wallets/x/reservations', { amount: '1' }, { idem: 'x'.repeat(256) });
+    expect([badKey.status, badKey.body.errors?.[0]?.field]).toEqual([400, 'Idempotency-Key']);
+    expect(route.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const traced = await call(t, 'GET', '/v1/prices', undefined, { headers: { 'x-request-id': 'trace-123' } });
+    expect(traced.headers.get('x-request-id')).toBe('trace-123');
+  });
+});

@@ -1,13 +1,4 @@
-import {
-  claimKey,
-  fingerprintOf,
-  formatTokens,
-  type IdempotentRequest,
-  newId,
-  parseTokens,
-  type Sql,
-  storeOutcome,
-} from '@app/common';
+import { claimKey, fingerprintOf, formatTokens, type IdempotentRequest, newId, parseTokens, type Sql, storeOutcome } from '@app/common';
 import {
   availableOf,
   credit,
@@ -146,7 +137,11 @@ export async function runPgLoad(spec: PgLoadSpec, progress?: (p: Progress) => vo
   };
 
   const settle = async (id: string, key: string): Promise<void> => {
-    const idem: IdempotentRequest = { principalId: spec.principalId, key, fingerprint: fingerprintOf('POST', `/v1/reservations/${id}/settle`, {}) };
+    const idem: IdempotentRequest = {
+      principalId: spec.principalId,
+      key,
+      fingerprint: fingerprintOf('POST', `/v1/reservations/${id}/settle`, {}),
+    };
     await pgTransaction(pool, async (sql) => {
       if (!(await claimKey(sql, idem))) throw new Error(`idempotency key ${key} was already used`);
       const now = new Date();
@@ -157,8 +152,8 @@ export async function runPgLoad(spec: PgLoadSpec, progress?: (p: Progress) => vo
       const r = await findReservation(sql, id);
       if (!r) throw new Error(`reservation_not_found ${id}`);
       // ReservationService.settleIn
-      if (r.status !== 'pending') throw new Error(`reservation_not_pending ${id}`);
-      if (r.expires_at.getTime() <= now.getTime()) throw new Error(`reservation_expired ${id}`);
+      if (r.status !== 'pending' && r.status !== 'expired') throw new Error(`reservation_not_pending ${id}`);
+      if (r.status === 'expired' || r.expires_at.getTime() <= now.getTime()) throw new Error(`reservation_expired ${id}`);
       const charge = BigInt(r.reserved);
       const { returned } = splitSettlement(fundingOf(r), charge);
       const done = await finish(sql, r, 'settled', charge, returned, now);

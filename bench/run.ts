@@ -15,7 +15,16 @@ import { HttpClient, HttpError } from './http-client.js';
 import { type HttpLoadSpec, runHttpLoad } from './http-load.js';
 import { runPgLoad, topUpWallet } from './pg-load.js';
 import { WindowProfiler } from './profile.js';
-import { cpuBusySince, cpuMsBetween, measureWindow, percentile, procCpuMs, type Progress, readCpuTimes, type TimedResult } from './stats.js';
+import {
+  cpuBusySince,
+  cpuMsBetween,
+  measureWindow,
+  percentile,
+  procCpuMs,
+  type Progress,
+  readCpuTimes,
+  type TimedResult,
+} from './stats.js';
 
 /**
  * `npm run bench`: reserve+settle pairs per second and pair latency
@@ -42,7 +51,10 @@ const ROUNDS = Math.floor(envInt('BENCH_ROUNDS', 1, 1));
 const SETUP_CONCURRENCY = Math.floor(envInt('BENCH_SETUP_CONCURRENCY', 32, 1));
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
 const LOADGEN = process.env.BENCH_LOADGEN || 'process';
-const SCENARIOS = (process.env.BENCH_SCENARIOS || 'a,b,c').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const SCENARIOS = (process.env.BENCH_SCENARIOS || 'a,b,c')
+  .split(',')
+  .map((s) => s.trim().toLowerCase())
+  .filter(Boolean);
 const VACUUM = process.env.BENCH_VACUUM !== '0';
 const PROFILE_DIR = process.env.BENCH_PROFILE || '';
 const PG_ADMIN_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -88,29 +100,45 @@ interface ServiceUsage {
 /**
  * Samples this process (event loop, CPU) and the CPU of every PostgreSQL
  * backend connected to the bench database (from /proc, Linux only) when the
- * warm-up ends and when the window ends.
+ * warm-up ends and when the window ends. The backends are listed at the start
+ * (the pools are full by then) and read again synchronously at the end, before
+ * the scenario can close its pool.
  */
 function sampleService(dbUrlForStats: string, dbName: string, warmupMs: number, durationMs: number): Promise<ServiceUsage | null> {
   const stats = new pg.Client({ connectionString: dbUrlForStats, application_name: 'token-wallet-bench-stats' });
-  const backends = async (): Promise<Map<number, number>> => {
-    const { rows } = await stats.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [dbName]);
+  let pids: number[] = [];
+  const readPg = () => {
     const m = new Map<number, number>();
-    for (const r of rows) {
-      const cpu = procCpuMs(r.pid);
-      if (cpu !== null) m.set(r.pid, cpu);
+    for (const pid of pids) {
+      const cpu = procCpuMs(pid);
+      if (cpu !== null) m.set(pid, cpu);
     }
     return m;
   };
-  const sample = async () => ({ elu: performance.eventLoopUtilization(), cpu: process.cpuUsage(), pg: await backends().catch(() => null) });
-  return stats
-    .connect()
-    .then(() => measureWindow(warmupMs, durationMs, sample))
+  const sample = () => ({ elu: performance.eventLoopUtilization(), cpu: process.cpuUsage(), pg: readPg() });
+  let first = true;
+  const connected = stats.connect();
+  connected.catch(() => undefined); // awaited (and reported) by the first sample
+  // The window's timers are armed now, before the scenario arms its own: at the end this
+  // sample runs first, so the scenario cannot have closed its pool yet.
+  return measureWindow(warmupMs, durationMs, async () => {
+    if (!first) return sample();
+    first = false;
+    await connected;
+    const { rows } = await stats.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [
+      dbName,
+    ]);
+    pids = rows.map((r) => r.pid);
+    return sample();
+  })
     .then((w) => {
       if (!w) return null;
       let pgCpuMs: number | null = null;
-      if (w.start.pg && w.end.pg && w.end.pg.size > 0) {
+      if (w.start.pg.size > 0) {
+        // A backend gone by the end is an idle connection of the API's pool that timed out
+        // (pg.Pool idleTimeoutMillis); the scenario's own connections are all still open.
         pgCpuMs = 0;
-        for (const [pid, cpu] of w.end.pg) pgCpuMs += cpu - (w.start.pg.get(pid) ?? 0);
+        for (const [pid, cpu] of w.end.pg) pgCpuMs += cpu - (w.start.pg.get(pid) ?? cpu);
       }
       return {
         apiElu: performance.eventLoopUtilization(w.end.elu, w.start.elu).utilization,
@@ -124,9 +152,11 @@ function sampleService(dbUrlForStats: string, dbName: string, warmupMs: number, 
 function progressPrinter(label: string): (p: Progress) => void {
   let last = 0;
   return (p) => {
-    const rate = p.pairsTotal - last;
+    const perSecond = p.pairsTotal - last;
     last = p.pairsTotal;
-    err(`[${label}] ${p.elapsedS.toFixed(0).padStart(3)}s ${p.phase.padEnd(9)} pairs=${p.pairsTotal} measured=${p.pairsMeasured} errors=${p.errors} (${rate}/s)`);
+    err(
+      `[${label}] ${p.elapsedS.toFixed(0).padStart(3)}s ${p.phase.padEnd(9)} pairs=${p.pairsTotal} measured=${p.pairsMeasured} errors=${p.errors} (${perSecond}/s)`,
+    );
   };
 }
 
@@ -136,11 +166,14 @@ function runHttpInChild(spec: HttpLoadSpec, progress: (p: Progress) => void): Pr
     const child = fork(fileURLToPath(new URL('./loadgen-child.js', import.meta.url)), [], { serialization: 'advanced', stdio: 'inherit' });
     let result: TimedResult | null = null;
     let failure: Error | null = null;
-    child.on('message', (m: { type: 'progress'; progress: Progress } | { type: 'done'; result: TimedResult } | { type: 'failed'; error: string }) => {
-      if (m.type === 'progress') progress(m.progress);
-      else if (m.type === 'done') result = m.result;
-      else failure = new Error(`load generator failed: ${m.error}`);
-    });
+    child.on(
+      'message',
+      (m: { type: 'progress'; progress: Progress } | { type: 'done'; result: TimedResult } | { type: 'failed'; error: string }) => {
+        if (m.type === 'progress') progress(m.progress);
+        else if (m.type === 'done') result = m.result;
+        else failure = new Error(`load generator failed: ${m.error}`);
+      },
+    );
     child.on('error', reject);
     child.on('exit', (code) => {
       if (result) resolve(result);
@@ -254,9 +287,16 @@ async function main(): Promise<number> {
 
     out('token-wallet benchmark: reserve+settle pairs');
     out(`date      ${started.toISOString()}`);
-    out(`machine   ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    out(
+      `machine   ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, load avg ${os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
     out(`runtime   node ${process.version}, PostgreSQL ${pgVersion} (127.0.0.1), API + load generator + PostgreSQL share this machine`);
-    out(`settings  ${WALLETS} wallets, ${CLIENTS} clients, pool ${POOL}, ${WARMUP_SECONDS}s warm-up + ${SECONDS}s measured, amount ${AMOUNT}, LOG_LEVEL=${LOG_LEVEL}, load generator: ${LOADGEN === 'process' ? 'child process' : 'same thread as the API'}`);
+    out(
+      `settings  ${WALLETS} wallets, ${CLIENTS} clients, pool ${POOL}, ${WARMUP_SECONDS}s warm-up + ${SECONDS}s measured, amount ${AMOUNT}, LOG_LEVEL=${LOG_LEVEL}, load generator: ${LOADGEN === 'process' ? 'child process' : 'same thread as the API'}`,
+    );
     out();
 
     const setupClient = new HttpClient(baseUrl, apiKey, SETUP_CONCURRENCY);
@@ -270,7 +310,14 @@ async function main(): Promise<number> {
     err(`[setup] hot wallet ${HOT_OWNER} topped up with ${HOT_TOP_UP_TOKENS} tokens`);
 
     const rows: Row[] = [];
-    const common = { clients: CLIENTS, warmupMs: WARMUP_SECONDS * 1000, durationMs: SECONDS * 1000, amount: AMOUNT, ownerPrefix: OWNER_PREFIX, walletCount: WALLETS };
+    const common = {
+      clients: CLIENTS,
+      warmupMs: WARMUP_SECONDS * 1000,
+      durationMs: SECONDS * 1000,
+      amount: AMOUNT,
+      ownerPrefix: OWNER_PREFIX,
+      walletCount: WALLETS,
+    };
     const scenarios: { key: string; title: string; run: (p: (x: Progress) => void) => Promise<TimedResult> }[] = [
       {
         key: 'a',
@@ -293,7 +340,16 @@ async function main(): Promise<number> {
         title: `direct pg, ${WALLETS} wallets`,
         run: (p) =>
           runPgLoad(
-            { ...common, databaseUrl: url, poolSize: POOL, principalId: principal.id, hotOwner: null, label: 'c', freeWeeklyMt: config.freeWeeklyMt, reservationTtlS: config.RESERVATION_DEFAULT_TTL_S },
+            {
+              ...common,
+              databaseUrl: url,
+              poolSize: POOL,
+              principalId: principal.id,
+              hotOwner: null,
+              label: 'c',
+              freeWeeklyMt: config.freeWeeklyMt,
+              reservationTtlS: config.RESERVATION_DEFAULT_TTL_S,
+            },
             p,
           ),
       },
@@ -302,13 +358,24 @@ async function main(): Promise<number> {
         title: 'direct pg, 1 hot wallet',
         run: (p) =>
           runPgLoad(
-            { ...common, databaseUrl: url, poolSize: POOL, principalId: principal.id, hotOwner: HOT_OWNER, label: 'd', freeWeeklyMt: config.freeWeeklyMt, reservationTtlS: config.RESERVATION_DEFAULT_TTL_S },
+            {
+              ...common,
+              databaseUrl: url,
+              poolSize: POOL,
+              principalId: principal.id,
+              hotOwner: HOT_OWNER,
+              label: 'd',
+              freeWeeklyMt: config.freeWeeklyMt,
+              reservationTtlS: config.RESERVATION_DEFAULT_TTL_S,
+            },
             p,
           ),
       },
     ];
 
-    const plan = Array.from({ length: ROUNDS }, (_, round) => scenarios.filter((x) => SCENARIOS.includes(x.key)).map((x) => ({ ...x, round: round + 1 }))).flat();
+    const plan = Array.from({ length: ROUNDS }, (_, round) =>
+      [...new Set(SCENARIOS)].map((k) => ({ ...scenarios.find((x) => x.key === k)!, round: round + 1 })),
+    ).flat();
     for (const s of plan) {
       if (VACUUM) {
         // The same starting line for every scenario: no autovacuum or checkpoint debt from the last one.
@@ -317,13 +384,17 @@ async function main(): Promise<number> {
           await c.query('CHECKPOINT');
         });
       }
-      err(`[${s.key}] ${s.title}${ROUNDS > 1 ? ` (round ${s.round}/${ROUNDS})` : ''}: ${CLIENTS} clients, ${WARMUP_SECONDS}s warm-up, ${SECONDS}s measured`);
+      err(
+        `[${s.key}] ${s.title}${ROUNDS > 1 ? ` (round ${s.round}/${ROUNDS})` : ''}: ${CLIENTS} clients, ${WARMUP_SECONDS}s warm-up, ${SECONDS}s measured`,
+      );
       const cpu0 = readCpuTimes();
       const usage = sampleService(url, dbName, WARMUP_SECONDS * 1000, SECONDS * 1000);
       const profiler = PROFILE_DIR ? new WindowProfiler(PROFILE_DIR) : null;
       let toggles = 0;
       const profiled = profiler
-        ? measureWindow(WARMUP_SECONDS * 1000, SECONDS * 1000, async () => (toggles++ === 0 ? (await profiler.start(), null) : profiler.stop(ROUNDS > 1 ? `${s.key}${s.round}` : s.key)))
+        ? measureWindow(WARMUP_SECONDS * 1000, SECONDS * 1000, async () =>
+            toggles++ === 0 ? (await profiler.start(), null) : profiler.stop(ROUNDS > 1 ? `${s.key}${s.round}` : s.key),
+          )
         : null;
       const result = await s.run(progressPrinter(s.key));
       const cpuBusy = cpuBusySince(cpu0);
@@ -335,14 +406,31 @@ async function main(): Promise<number> {
         `[${s.key}] ${rate(result).toFixed(0)} pairs/s, p50 ${ms(percentile(result.latenciesMs, 50))} ms, p99 ${ms(percentile(result.latenciesMs, 99))} ms, ` +
           `errors ${result.errors}; ledger ${verify.ok ? 'consistent' : 'INCONSISTENT'} (${verify.counts.reservations} reservations, ${verify.counts.transfers} transfers)`,
       );
+      if ((s.key === 'a' || s.key === 'b') && LOADGEN === 'process' && result.loopElu > 0.9)
+        err(`[${s.key}] warning: the load generator's own event loop was ${pct(result.loopElu)} busy: it may be the bottleneck`);
       for (const e of result.errorSamples) err(`[${s.key}]   error: ${e}`);
       for (const v of verify.violations.slice(0, 10)) err(`[${s.key}]   violation [${v.invariant}] ${v.detail}`);
       rows.push({ round: s.round, key: s.key, title: s.title, http: s.key === 'a' || s.key === 'b', result, usage: used, cpuBusy, verify });
     }
 
     out();
-    const header = ['scenario', 'pairs', 'pairs/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'API loop', 'node ms/pair', 'pg ms/pair', 'client ms/pair', 'CPUs busy', 'ledger'];
-    const perPair = (cpu: number | null | undefined, r: TimedResult) => (cpu === null || cpu === undefined || r.pairs === 0 ? '-' : (cpu / r.pairs).toFixed(2));
+    const header = [
+      'scenario',
+      'pairs',
+      'pairs/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'errors',
+      'API loop',
+      'node ms/pair',
+      'pg ms/pair',
+      'client ms/pair',
+      'CPUs busy',
+      'ledger',
+    ];
+    const perPair = (cpu: number | null | undefined, r: TimedResult) =>
+      cpu === null || cpu === undefined || r.pairs === 0 ? '-' : (cpu / r.pairs).toFixed(2);
     const table = rows.map((r) => [
       `(${r.key}) ${r.title}${ROUNDS > 1 ? ` #${r.round}` : ''}`,
       String(r.result.pairs),
@@ -365,7 +453,9 @@ async function main(): Promise<number> {
     for (const t of table) out(line(t));
     out();
     out('API loop: event-loop utilisation of the API thread (100% = the API is CPU-bound on its one thread).');
-    out(`node ms/pair: CPU of this process per pair: the API for a/b${LOADGEN === 'inline' ? ' (load generator included: BENCH_LOADGEN=inline)' : ''}, the pg loops for c/d.`);
+    out(
+      `node ms/pair: CPU of this process per pair: the API for a/b${LOADGEN === 'inline' ? ' (load generator included: BENCH_LOADGEN=inline)' : ''}, the pg loops for c/d.`,
+    );
     out('pg ms/pair: CPU of the PostgreSQL backends serving the bench database per pair (WAL writer, checkpointer not counted).');
     out('client ms/pair: CPU of the HTTP load generator process per pair. CPUs busy: every CPU of the machine, other tenants included.');
     out('All CPU figures are over the measurement window only; ms/pair = CPU ms / pairs completed in the window.');

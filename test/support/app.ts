@@ -1,5 +1,5 @@
-import { ApiKeyService, AppConfig, createLogger, loadConfig } from '@app/common';
-import { VerifyService, VerifyReport } from '@app/ledger';
+import { ApiKeyService, AppConfig, createLogger, Database, loadConfig } from '@app/common';
+import { credit, lockWalletByOwner, SYSTEM, VerifyService, VerifyReport } from '@app/ledger';
 import { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -88,4 +88,22 @@ export async function expectLedgerConsistent(t: TestApp): Promise<void> {
   const report = await t.verify();
   if (!report.ok)
     throw new Error(`ledger invariants violated:\n${report.violations.map((v) => `  [${v.invariant}] ${v.detail}`).join('\n')}`);
+}
+
+/** Credits a wallet with a promo bucket through the ledger's own credit path (admin grants land with the admin API). */
+export async function grantTokens(t: TestApp, ownerId: string, mt: bigint): Promise<void> {
+  await t.app.get(Database).transaction(async (tx) => {
+    const wallet = await lockWalletByOwner(tx.sql, ownerId);
+    if (!wallet) throw new Error(`no wallet ${ownerId}`);
+    await credit(tx.sql, {
+      walletId: wallet.id,
+      source: 'promo',
+      amount: mt,
+      expiresAt: null,
+      grantKey: null,
+      from: SYSTEM.promotionalGrants,
+      kind: 'grant',
+      at: new Date(),
+    });
+  });
 }

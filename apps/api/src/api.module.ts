@@ -1,4 +1,5 @@
 import { ApiKeyGuard, AppConfig, CommonModule } from '@app/common';
+import { GenerationModule, GenerationWorkerModule } from '@app/generation';
 import { LedgerModule, LedgerWorkerModule } from '@app/ledger';
 import { PricingModule } from '@app/pricing';
 import { DynamicModule, Module } from '@nestjs/common';
@@ -11,7 +12,13 @@ export class ApiModule {
   static register(config: AppConfig, log: Logger): DynamicModule {
     return {
       module: ApiModule,
-      imports: [CommonModule.forRoot(config, log), PricingModule, LedgerModule, ...(config.RUN_WORKER ? [LedgerWorkerModule] : [])],
+      imports: [
+        CommonModule.forRoot(config, log),
+        PricingModule,
+        LedgerModule,
+        GenerationModule,
+        ...(config.RUN_WORKER ? [LedgerWorkerModule, GenerationWorkerModule] : []),
+      ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };
   }

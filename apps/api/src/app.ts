@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
+import { FILES_ROUTE } from '@app/generation';
+import { resolve } from 'node:path';
 import { ApiModule } from './api.module.js';
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -33,6 +35,8 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
     }),
   );
   app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'], verify: rejectExponentNumbers }));
+  // Generated images: unguessable names (128-bit generation ids), served without a key.
+  app.use(FILES_ROUTE, express.static(resolve(config.STORAGE_DIR), { index: false, fallthrough: false, maxAge: '1d' }));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
   return app;

@@ -1,4 +1,5 @@
 import { AppConfig, CommonModule } from '@app/common';
+import { GenerationWorkerModule } from '@app/generation';
 import { LedgerWorkerModule } from '@app/ledger';
 import { PricingModule } from '@app/pricing';
 import { DynamicModule, Module } from '@nestjs/common';
@@ -8,6 +9,6 @@ import type { Logger } from 'pino';
 @Module({})
 export class WorkerModule {
   static register(config: AppConfig, log: Logger): DynamicModule {
-    return { module: WorkerModule, imports: [CommonModule.forRoot(config, log), PricingModule, LedgerWorkerModule] };
+    return { module: WorkerModule, imports: [CommonModule.forRoot(config, log), PricingModule, LedgerWorkerModule, GenerationWorkerModule] };
   }
 }

@@ -1,5 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import { checkTokens, parseTokens } from './money.js';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?[0-9]+$/.test(value.trim()) ? Number(value) : value);
@@ -86,6 +86,103 @@ export class AppConfig {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) CLOUDFLARE_BASE_URL?: string;
   @IsIn(['live', 'fake']) PROVIDER_MODE = 'fake';
 
+  /**
+   * HMAC key for the Webhook-Signature header of outgoing webhooks. The default
+   * exists only so development boots; production must set its own secret.
+   */
+  @IsString()
+  @MinLength(16)
+  WEBHOOK_SIGNING_SECRET = 'whsec_dev_change_me';
+
+  /** Lets webhook_url point at private, loopback or link-local addresses: for local development and tests only. */
+  @Transform(toBool)
+  @IsBoolean()
+  ALLOW_PRIVATE_WEBHOOK_URLS = false;
+
+  /** Per-attempt budget for one webhook POST, connect to last response byte. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  WEBHOOK_TIMEOUT_MS = 10_000;
+
+  /** How long a webhook keeps being retried after it is first queued. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(7 * 86_400)
+  WEBHOOK_MAX_AGE_S = 86_400;
+
+  /** First retry delay of a webhook; it doubles per attempt up to an hour. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  WEBHOOK_BACKOFF_BASE_MS = 2_000;
+
+  /** Where generated images are written; the API serves them under /files. */
+  @IsString()
+  STORAGE_DIR = '.data/images';
+
+  /** The base of image URLs given to clients (default http://localhost:PORT). */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true })
+  PUBLIC_BASE_URL?: string;
+
+  /** A generation's hold: long enough for retries, short enough to free stuck tokens. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(86_400)
+  GENERATION_HOLD_TTL_S = 3_600;
+
+  /** Budget of one provider attempt. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  GENERATION_TIMEOUT_MS = 120_000;
+
+  /** Provider attempts per generation (429, 5xx and timeouts are retried). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  GENERATION_ATTEMPTS = 3;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  GENERATION_RETRY_BASE_MS = 1_000;
+
+  /** Jobs one worker process runs at once. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  GENERATION_CONCURRENCY = 8;
+
+  /** BullMQ job lock: a worker killed mid-job has its job picked up again after about this long. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  @Max(600_000)
+  WORKER_LOCK_MS = 30_000;
+
+  /** How often the recovery sweeper looks for orphaned or stuck generations. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1_000)
+  RECOVERY_INTERVAL_MS = 15_000;
+
+  /** Latency of the in-process fake provider (PROVIDER_MODE=fake). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  FAKE_PROVIDER_LATENCY_MS = 0;
+
   get freeWeeklyMt(): bigint {
     return parseTokens(this.FREE_WEEKLY_TOKENS, { allowZero: true });
   }
@@ -117,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 const OPTIONAL = [
+  'PUBLIC_BASE_URL',
   'DATABASE_URL',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',

@@ -50,7 +50,18 @@ export class Database {
     return this.dataSource.transaction((em) => work({ em, sql: sqlOf(em) }));
   }
 
-  /** A single statement outside an explicit transaction. */
+  /** A single statement outside a transaction, with the affected row count (UPDATE ... RETURNING). */
+  async run<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[]; rowCount: number }> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const r = await runner.query(text, params, true);
+      return { rows: (r.records ?? []) as T[], rowCount: r.affected ?? r.records?.length ?? 0 };
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** A single SELECT outside an explicit transaction. */
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
     return this.dataSource.query<T[]>(text, params);
   }

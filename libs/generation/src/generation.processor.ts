@@ -1,0 +1,89 @@
+import { APP_CONFIG, AppConfig, Database, LOGGER } from '@app/common';
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import { GenerationFinisher } from './generation-finisher.js';
+import { ProviderRegistry } from './provider-registry.js';
+import { ProviderError } from './providers/provider.js';
+import { callWithRetry } from './providers/retry.js';
+import { ImageStorage } from './storage.js';
+import { GENERATION_QUEUE } from './queues.js';
+import { VARIANT_ROUTES } from './variants.js';
+import { GENERATION_COLUMNS, GenerationRow } from './views.js';
+
+// Worker options are fixed when the decorator runs, before Nest builds the
+// config; the same variables are validated by AppConfig at boot.
+const LOCK_MS = Number(process.env.WORKER_LOCK_MS) || 30_000;
+const CONCURRENCY = Number(process.env.GENERATION_CONCURRENCY) || 8;
+
+/**
+ * One job = one generation. The provider call is retried here (429, 5xx,
+ * timeouts); the job itself is retried by BullMQ only for unexpected faults
+ * and stalls (a killed worker), and every path ends in the finisher, which
+ * charges at most once.
+ */
+@Processor(GENERATION_QUEUE, { concurrency: CONCURRENCY, lockDuration: LOCK_MS, stalledInterval: LOCK_MS, maxStalledCount: 5 })
+export class GenerationProcessor extends WorkerHost {
+  constructor(
+    private readonly db: Database,
+    private readonly providers: ProviderRegistry,
+    private readonly storage: ImageStorage,
+    private readonly finisher: GenerationFinisher,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  async process(job: Job<{ generationId: string }>): Promise<unknown> {
+    const id = job.data.generationId;
+    const { rows } = await this.db.run<GenerationRow>(
+      `UPDATE generations SET status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now())
+       WHERE id = $1 AND status IN ('queued', 'running') RETURNING ${GENERATION_COLUMNS}`,
+      [id],
+    );
+    const g = rows[0];
+    if (!g) return { skipped: 'finished or unknown' };
+    const route = VARIANT_ROUTES[g.variant];
+    if (!route) return this.finisher.finish(id, { error: { code: 'bad_request', message: `variant ${g.variant} has no provider` } });
+    const provider = await this.providers.get(route.provider);
+    const started = Date.now();
+    try {
+      const { result, attempts } = await callWithRetry(
+        (signal) =>
+          provider.generate(
+            {
+              model: route.providerModel,
+              prompt: g.prompt,
+              n: g.n,
+              size: g.size ?? route.defaultSize,
+              quality: g.quality ?? undefined,
+              seed: g.seed === null ? undefined : Number(g.seed),
+            },
+            signal,
+          ),
+        {
+          attempts: this.config.GENERATION_ATTEMPTS,
+          timeoutMs: this.config.GENERATION_TIMEOUT_MS,
+          baseDelayMs: this.config.GENERATION_RETRY_BASE_MS,
+        },
+      );
+      const images = result.images.slice(0, g.n);
+      const stored = images.length ? await this.storage.save(id, images) : [];
+      this.log.info({ generation: id, delivered: images.length, attempts, provider_ms: Date.now() - started }, 'generation delivered');
+      await this.finisher.finish(
+        id,
+        images.length
+          ? { images: stored, format: images[0].format }
+          : { error: { code: 'no_images', message: 'the provider returned no images' } },
+      );
+      return { delivered: images.length, attempts };
+    } catch (e) {
+      if (!(e instanceof ProviderError)) throw e;
+      this.log.warn({ generation: id, kind: e.kind, status: e.status }, 'generation failed at the provider');
+      await this.finisher.finish(id, { error: { code: e.kind, message: e.message } });
+      return { failed: e.kind };
+    }
+  }
+}

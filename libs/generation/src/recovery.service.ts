@@ -1,0 +1,62 @@
+import { Database, LOGGER } from '@app/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { GenerationFinisher } from './generation-finisher.js';
+import { GenerationService } from './generation.service.js';
+import { GENERATION_QUEUE } from './queues.js';
+
+/** A generation committed this long ago without a job is taken to be orphaned (the API died before enqueueing). */
+const ORPHAN_AFTER_S = 10;
+/** A job in flight this long whose BullMQ job is gone or dead is enqueued again. */
+const STUCK_AFTER_S = 600;
+
+/** Finds generations a crash left behind and puts them back on the path to exactly one settlement. */
+@Injectable()
+export class RecoveryService {
+  constructor(
+    private readonly db: Database,
+    private readonly generations: GenerationService,
+    private readonly finisher: GenerationFinisher,
+    @InjectQueue(GENERATION_QUEUE) private readonly queue: Queue,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async recover(): Promise<{ enqueued: number; ended: number; requeued: number }> {
+    const orphans = await this.db.query<{ id: string }>(
+      `SELECT id FROM generations WHERE status = 'queued' AND enqueued_at IS NULL AND created_at < now() - make_interval(secs => $1) LIMIT 1000`,
+      [ORPHAN_AFTER_S],
+    );
+    if (orphans.length) await this.generations.enqueue(orphans.map((o) => o.id));
+
+    // The hold ended (the sweeper released it) before the job finished: end the generation unbilled.
+    const lapsed = await this.db.query<{ id: string }>(
+      `SELECT g.id FROM generations g JOIN reservations r ON r.id = g.reservation_id
+       WHERE g.status IN ('queued', 'running') AND r.status <> 'pending' LIMIT 1000`,
+    );
+    for (const g of lapsed)
+      await this.finisher.finish(g.id, {
+        error: { code: 'hold_expired', message: 'the reservation ended before the generation finished' },
+      });
+
+    const stuck = await this.db.query<{ id: string }>(
+      `SELECT id FROM generations WHERE status IN ('queued', 'running') AND enqueued_at < now() - make_interval(secs => $1) LIMIT 1000`,
+      [STUCK_AFTER_S],
+    );
+    let requeued = 0;
+    for (const { id } of stuck) {
+      const job = await this.queue.getJob(id);
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'failed' || state === 'completed' || state === 'missing' || state === 'unknown') {
+        await job?.remove();
+        await this.db.query(`UPDATE generations SET enqueued_at = NULL WHERE id = $1`, [id]);
+        await this.generations.enqueue([id]);
+        requeued++;
+      }
+    }
+    const result = { enqueued: orphans.length, ended: lapsed.length, requeued };
+    if (orphans.length || lapsed.length || requeued) this.log.info(result, 'generation recovery');
+    return result;
+  }
+}

@@ -1,0 +1,86 @@
+import { formatTokens } from '@app/common';
+
+export interface GenerationRow {
+  id: string;
+  wallet_id: string;
+  owner_id: string;
+  reservation_id: string;
+  batch_id: string | null;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  model: string;
+  variant: string;
+  n: number;
+  size: string | null;
+  quality: string | null;
+  seed: string | null;
+  prompt: string;
+  webhook_url: string | null;
+  metadata: Record<string, unknown> | null;
+  unit_price: string;
+  output: { images: { url: string }[]; format: string } | null;
+  delivered: number;
+  tokens_used: string;
+  error: { code: string; message: string } | null;
+  attempts: number;
+  enqueued_at: Date | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export const GENERATION_COLUMNS = `id, wallet_id, owner_id, reservation_id, batch_id, status, model, variant, n, size, quality,
+  seed::text, prompt, webhook_url, metadata, unit_price::text, output, delivered, tokens_used::text, error, attempts,
+  enqueued_at, created_at, finished_at`;
+
+export function generationView(g: GenerationRow) {
+  const images = g.output?.images ?? [];
+  return {
+    id: g.id,
+    status: g.status,
+    owner_id: g.owner_id,
+    model: g.model,
+    variant: g.variant,
+    n: g.n,
+    size: g.size,
+    reservation_id: g.reservation_id,
+    batch_id: g.batch_id,
+    reserved: formatTokens(BigInt(g.unit_price) * BigInt(g.n)),
+    output: { image_url: images[0]?.url ?? null, images, format: g.output?.format ?? null },
+    tokens_used: formatTokens(BigInt(g.tokens_used)),
+    error: g.error,
+    metadata: g.metadata,
+    created_at: g.created_at.toISOString(),
+    finished_at: g.finished_at ? g.finished_at.toISOString() : null,
+  };
+}
+
+export interface BatchRow {
+  id: string;
+  owner_id: string;
+  variant: string;
+  status: 'running' | 'completed';
+  total: number;
+  succeeded: number;
+  failed: number;
+  reserved: string;
+  tokens_used: string;
+  webhook_url: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+export function batchView(b: BatchRow) {
+  return {
+    id: b.id,
+    status: b.status,
+    owner_id: b.owner_id,
+    variant: b.variant,
+    total: b.total,
+    succeeded: b.succeeded,
+    failed: b.failed,
+    pending: b.total - b.succeeded - b.failed,
+    reserved: formatTokens(BigInt(b.reserved)),
+    tokens_used: formatTokens(BigInt(b.tokens_used)),
+    created_at: b.created_at.toISOString(),
+    finished_at: b.finished_at ? b.finished_at.toISOString() : null,
+  };
+}

@@ -86,7 +86,8 @@ describe('outgoing webhooks', () => {
         const plan = script.get(path) ?? [200];
         const status = plan.length > 1 ? plan.shift()! : plan[0];
         if (status < 0) {
-          setTimeout(() => res.writeHead(200).end('late'), -status);
+          // Unref: the test must not wait on a stalled answer nobody is listening for any more.
+          setTimeout(() => res.writeHead(200).end('late'), -status).unref();
           return;
         }
         if (status >= 300 && status < 400) res.setHeader('location', `${base}/redirect-target`);
@@ -120,6 +121,7 @@ describe('outgoing webhooks', () => {
       await app.close();
     }
     await drop?.();
+    server?.closeAllConnections();
     await new Promise((r) => server?.close(r));
   });
 

@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { ApiKeyService } from './api-key.service.js';
@@ -9,6 +10,7 @@ import { dataSourceOptions } from './data-source.js';
 import { Database } from './database.js';
 import { ApiKey } from './entities/api-key.entity.js';
 import { IdempotencyService } from './idempotency.service.js';
+import { QueueErrorLogger } from './queue-errors.js';
 import { APP_CONFIG, LOGGER } from './tokens.js';
 
 function redisConnection(url: string) {
@@ -35,6 +37,7 @@ export class CommonModule {
     return {
       module: CommonModule,
       imports: [
+        DiscoveryModule,
         TypeOrmModule.forRoot({ ...dataSourceOptions(url, config.DB_POOL_SIZE), autoLoadEntities: true }),
         TypeOrmModule.forFeature([ApiKey]),
         BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: config.QUEUE_PREFIX }),
@@ -46,6 +49,7 @@ export class CommonModule {
         Database,
         ApiKeyService,
         IdempotencyService,
+        QueueErrorLogger,
       ],
       exports: [APP_CONFIG, LOGGER, Clock, Database, ApiKeyService, IdempotencyService, TypeOrmModule, BullModule],
     };

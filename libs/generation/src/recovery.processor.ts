@@ -1,7 +1,7 @@
 import { APP_CONFIG, AppConfig } from '@app/common';
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
-import type { Job, Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { GENERATION_MAINTENANCE_QUEUE } from './queues.js';
 import { RecoveryService } from './recovery.service.js';
 
@@ -23,7 +23,7 @@ export class RecoveryProcessor extends WorkerHost implements OnApplicationBootst
     );
   }
 
-  process(_job: Job): Promise<unknown> {
+  process(): Promise<unknown> {
     return this.recovery.recover();
   }
 }

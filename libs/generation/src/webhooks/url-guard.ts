@@ -1,5 +1,5 @@
 import { Errors } from '@app/common';
-import { lookup as lookupCallback, type LookupAddress, type LookupOptions } from 'node:dns';
+import { lookup as lookupCallback, type LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4, isIPv6, type LookupFunction } from 'node:net';
 

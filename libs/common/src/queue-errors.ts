@@ -1,0 +1,36 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { LOGGER } from './tokens.js';
+
+/** One line per queue per this many ms while Redis is unreachable: its client retries every few ms. */
+const THROTTLE_MS = 10_000;
+
+/**
+ * BullMQ queues print connection errors to the console unless someone
+ * listens. This listens on every registered queue and logs them as JSON,
+ * throttled, so a Redis outage reads as a handful of warnings.
+ */
+@Injectable()
+export class QueueErrorLogger implements OnModuleInit {
+  constructor(
+    private readonly discovery: DiscoveryService,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      // By shape, not instanceof: @nestjs/bullmq may load bullmq's CommonJS build and this file its ES build.
+      const queue = wrapper.instance as { constructor?: { name?: string }; name?: string; on?: unknown } | undefined;
+      if (!queue || queue.constructor?.name !== 'Queue' || typeof queue.on !== 'function') continue;
+      const emitter = queue as unknown as { name: string; on(event: 'error', fn: (e: Error) => void): void };
+      let last = 0;
+      emitter.on('error', (e: Error) => {
+        const now = Date.now();
+        if (now - last < THROTTLE_MS) return;
+        last = now;
+        this.log.warn({ queue: emitter.name, err: e.message }, 'queue connection error');
+      });
+    }
+  }
+}

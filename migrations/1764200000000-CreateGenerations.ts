@@ -51,7 +51,9 @@ export class CreateGenerations1764200000000 implements MigrationInterface {
         finished_at timestamptz,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`COMMENT ON COLUMN generations.enqueued_at IS 'Set once the BullMQ job exists: a queued generation without it was committed but never enqueued, and the recovery sweeper enqueues it'`);
+    await q.query(
+      `COMMENT ON COLUMN generations.enqueued_at IS 'Set once the BullMQ job exists: a queued generation without it was committed but never enqueued, and the recovery sweeper enqueues it'`,
+    );
     await q.query(`CREATE INDEX generations_unenqueued ON generations (created_at) WHERE enqueued_at IS NULL AND status = 'queued'`);
     await q.query(`CREATE INDEX generations_batch ON generations (batch_id, batch_index) WHERE batch_id IS NOT NULL`);
     await q.query(`CREATE INDEX generations_wallet ON generations (wallet_id, created_at DESC)`);

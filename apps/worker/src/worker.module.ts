@@ -9,6 +9,9 @@ import type { Logger } from 'pino';
 @Module({})
 export class WorkerModule {
   static register(config: AppConfig, log: Logger): DynamicModule {
-    return { module: WorkerModule, imports: [CommonModule.forRoot(config, log), PricingModule, LedgerWorkerModule, GenerationWorkerModule] };
+    return {
+      module: WorkerModule,
+      imports: [CommonModule.forRoot(config, log), PricingModule, LedgerWorkerModule, GenerationWorkerModule],
+    };
   }
 }

@@ -11,6 +11,16 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { createApi } from '../apps/api/src/app.js';
+import {
+  formatGenerationReport,
+  genFailed,
+  genRate,
+  type GenRow,
+  prepareGenerationWallets,
+  runGenerationScenario,
+  workerConcurrency,
+} from './generation-load.js';
+import type { WaitMode } from './generation-clients.js';
 import { HttpClient, HttpError } from './http-client.js';
 import { type HttpLoadSpec, runHttpLoad } from './http-load.js';
 import { runPgLoad, topUpWallet } from './pg-load.js';
@@ -31,7 +41,9 @@ import {
  *   (a) through the real HTTP API over 10,000 wallets,
  *   (b) through the HTTP API with every client on one hot wallet,
  *   (c) the very same ledger statements issued straight over `pg`,
- * plus (d), opt-in, the hot wallet straight over `pg`. See bench/README.md.
+ * plus (d), opt-in, the hot wallet straight over `pg`, and
+ *   (e) image generations end to end (API + in-process worker + fake provider),
+ * with the billing overhead per generation. See bench/README.md.
  */
 
 function envInt(name: string, fallback: number, min = 0): number {
@@ -50,8 +62,8 @@ const POOL = Math.floor(envInt('BENCH_POOL', 20, 1));
 const ROUNDS = Math.floor(envInt('BENCH_ROUNDS', 1, 1));
 const SETUP_CONCURRENCY = Math.floor(envInt('BENCH_SETUP_CONCURRENCY', 32, 1));
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
-const LOADGEN = process.env.BENCH_LOADGEN || 'process';
-const SCENARIOS = (process.env.BENCH_SCENARIOS || 'a,b,c')
+const LOADGEN = (process.env.BENCH_LOADGEN || 'process') as 'process' | 'inline';
+const SCENARIOS = (process.env.BENCH_SCENARIOS || 'a,b,c,e')
   .split(',')
   .map((s) => s.trim().toLowerCase())
   .filter(Boolean);
@@ -63,9 +75,20 @@ const AMOUNT = '0.010';
 const HOT_TOP_UP_TOKENS = 1_000_000n;
 const OWNER_PREFIX = 'bench-w-';
 const HOT_OWNER = 'bench-hot';
+// (e): image generations.
+const GEN_SECONDS = envInt('BENCH_GEN_SECONDS', SECONDS, 1);
+const GEN_WALLETS = Math.floor(envInt('BENCH_GEN_WALLETS', 1000, 1));
+const GEN_TOKENS = BigInt(Math.floor(envInt('BENCH_GEN_TOKENS', 10_000, 4)));
+const GEN_WAIT = (process.env.BENCH_GEN_WAIT || 'db') as WaitMode;
+const GEN_POLL_MS = Math.floor(envInt('BENCH_GEN_POLL_MS', 20, 1));
+const GEN_TIMEOUT_S = envInt('BENCH_GEN_TIMEOUT_S', 60, 1);
+const GEN_PROVIDER_LATENCY_MS = Math.floor(envInt('BENCH_GEN_PROVIDER_LATENCY_MS', 0, 0));
+const GEN_OWNER_PREFIX = 'bench-g-';
 
 if (LOADGEN !== 'process' && LOADGEN !== 'inline') throw new Error('BENCH_LOADGEN must be process or inline');
-for (const s of SCENARIOS) if (!['a', 'b', 'c', 'd'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d)`);
+for (const s of SCENARIOS)
+  if (!['a', 'b', 'c', 'd', 'e'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d, e)`);
+if (GEN_WAIT !== 'db' && GEN_WAIT !== 'http') throw new Error('BENCH_GEN_WAIT must be db or http');
 for (const u of [PG_ADMIN_URL, REDIS_URL]) {
   const host = new URL(u).hostname;
   if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`the benchmark only talks to 127.0.0.1, not ${host}`);
@@ -147,6 +170,17 @@ function sampleService(dbUrlForStats: string, dbName: string, warmupMs: number, 
       };
     })
     .finally(() => stats.end().catch(() => undefined));
+}
+
+function genProgressPrinter(label: string): (p: Progress) => void {
+  let last = 0;
+  return (p) => {
+    const perSecond = p.pairsTotal - last;
+    last = p.pairsTotal;
+    err(
+      `[${label}] ${p.elapsedS.toFixed(0).padStart(3)}s ${p.phase.padEnd(9)} generations=${p.pairsTotal} measured=${p.pairsMeasured} errors=${p.errors} (${perSecond}/s)`,
+    );
+  };
 }
 
 function progressPrinter(label: string): (p: Progress) => void {
@@ -299,15 +333,41 @@ async function main(): Promise<number> {
     );
     out();
 
-    const setupClient = new HttpClient(baseUrl, apiKey, SETUP_CONCURRENCY);
-    await createWallets(setupClient);
-    const hot = await setupClient.request('PUT', `/v1/wallets/${HOT_OWNER}`);
-    if (hot.status !== 201) throw new HttpError('PUT hot wallet', hot);
-    setupClient.close();
-    const setupPool = new pg.Pool({ connectionString: url, max: 1 });
-    await topUpWallet(setupPool, HOT_OWNER, HOT_TOP_UP_TOKENS, `bench:hot:${dbName}`);
-    await setupPool.end();
-    err(`[setup] hot wallet ${HOT_OWNER} topped up with ${HOT_TOP_UP_TOKENS} tokens`);
+    const pairScenarios = SCENARIOS.some((k) => k !== 'e');
+    const genScenario = SCENARIOS.includes('e');
+    if (genScenario) {
+      out(
+        `(e)       ${GEN_WALLETS} wallets, ${CLIENTS} clients, ${WARMUP_SECONDS}s warm-up + ${GEN_SECONDS}s measured, n=1 per generation, ` +
+          `worker concurrency ${workerConcurrency()} (GENERATION_CONCURRENCY), fake provider latency ${GEN_PROVIDER_LATENCY_MS} ms, ` +
+          `completion: ${GEN_WAIT === 'db' ? `DB watcher every ${GEN_POLL_MS} ms + one GET` : `GET every ${GEN_POLL_MS} ms`}`,
+      );
+      out();
+    }
+
+    if (pairScenarios) {
+      const setupClient = new HttpClient(baseUrl, apiKey, SETUP_CONCURRENCY);
+      await createWallets(setupClient);
+      const hot = await setupClient.request('PUT', `/v1/wallets/${HOT_OWNER}`);
+      if (hot.status !== 201) throw new HttpError('PUT hot wallet', hot);
+      setupClient.close();
+      const setupPool = new pg.Pool({ connectionString: url, max: 1 });
+      await topUpWallet(setupPool, HOT_OWNER, HOT_TOP_UP_TOKENS, `bench:hot:${dbName}`);
+      await setupPool.end();
+      err(`[setup] hot wallet ${HOT_OWNER} topped up with ${HOT_TOP_UP_TOKENS} tokens`);
+    }
+    if (genScenario) {
+      await prepareGenerationWallets({
+        baseUrl,
+        apiKey,
+        databaseUrl: url,
+        prefix: GEN_OWNER_PREFIX,
+        count: GEN_WALLETS,
+        tokens: GEN_TOKENS,
+        concurrency: SETUP_CONCURRENCY,
+        grantTag: `bench:gen:${dbName}`,
+        log: err,
+      });
+    }
 
     const rows: Row[] = [];
     const common = {
@@ -373,10 +433,9 @@ async function main(): Promise<number> {
       },
     ];
 
-    const plan = Array.from({ length: ROUNDS }, (_, round) =>
-      [...new Set(SCENARIOS)].map((k) => ({ ...scenarios.find((x) => x.key === k)!, round: round + 1 })),
-    ).flat();
-    for (const s of plan) {
+    const genRows: GenRow[] = [];
+    const plan = Array.from({ length: ROUNDS }, (_, round) => [...new Set(SCENARIOS)].map((key) => ({ key, round: round + 1 }))).flat();
+    for (const step of plan) {
       if (VACUUM) {
         // The same starting line for every scenario: no autovacuum or checkpoint debt from the last one.
         await admin(url, async (c) => {
@@ -384,6 +443,47 @@ async function main(): Promise<number> {
           await c.query('CHECKPOINT');
         });
       }
+      if (step.key === 'e') {
+        err(
+          `[e] image generation end to end${ROUNDS > 1 ? ` (round ${step.round}/${ROUNDS})` : ''}: ${CLIENTS} clients, ${WARMUP_SECONDS}s warm-up, ${GEN_SECONDS}s measured`,
+        );
+        const g = await runGenerationScenario(
+          {
+            label: 'e',
+            round: step.round,
+            databaseUrl: url,
+            redisUrl: REDIS_URL,
+            queuePrefix,
+            logLevel: LOG_LEVEL,
+            poolSize: POOL,
+            apiKey,
+            clients: CLIENTS,
+            warmupMs: WARMUP_SECONDS * 1000,
+            durationMs: GEN_SECONDS * 1000,
+            ownerPrefix: GEN_OWNER_PREFIX,
+            walletCount: GEN_WALLETS,
+            providerLatencyMs: GEN_PROVIDER_LATENCY_MS,
+            wait: GEN_WAIT,
+            pollMs: GEN_POLL_MS,
+            timeoutMs: GEN_TIMEOUT_S * 1000,
+            loadgen: LOADGEN,
+            sampleService: (warmupMs, durationMs) => sampleService(url, dbName, warmupMs, durationMs),
+            verify: () => verifier.verify(),
+            log: err,
+          },
+          genProgressPrinter('e'),
+        );
+        const p = (k: 'overhead' | 'queue') => `${ms(percentile(g.metrics[k], 50))}/${ms(percentile(g.metrics[k], 99))}`;
+        err(
+          `[e] ${genRate(g).toFixed(1)} generations/s, billing overhead p50/p99 ${p('overhead')} ms (queue wait ${p('queue')} ms), ` +
+            `errors ${g.clientErrors}, failed ${g.failed}; ledger ${g.verify.ok ? 'consistent' : 'INCONSISTENT'}`,
+        );
+        for (const e of g.errorSamples) err(`[e]   error: ${e}`);
+        for (const v of g.verify.violations.slice(0, 10)) err(`[e]   violation [${v.invariant}] ${v.detail}`);
+        genRows.push(g);
+        continue;
+      }
+      const s = { ...scenarios.find((x) => x.key === step.key)!, round: step.round };
       err(
         `[${s.key}] ${s.title}${ROUNDS > 1 ? ` (round ${s.round}/${ROUNDS})` : ''}: ${CLIENTS} clients, ${WARMUP_SECONDS}s warm-up, ${SECONDS}s measured`,
       );
@@ -413,52 +513,58 @@ async function main(): Promise<number> {
       rows.push({ round: s.round, key: s.key, title: s.title, http: s.key === 'a' || s.key === 'b', result, usage: used, cpuBusy, verify });
     }
 
-    out();
-    const header = [
-      'scenario',
-      'pairs',
-      'pairs/s',
-      'p50 ms',
-      'p99 ms',
-      'max ms',
-      'errors',
-      'API loop',
-      'node ms/pair',
-      'pg ms/pair',
-      'client ms/pair',
-      'CPUs busy',
-      'ledger',
-    ];
-    const perPair = (cpu: number | null | undefined, r: TimedResult) =>
-      cpu === null || cpu === undefined || r.pairs === 0 ? '-' : (cpu / r.pairs).toFixed(2);
-    const table = rows.map((r) => [
-      `(${r.key}) ${r.title}${ROUNDS > 1 ? ` #${r.round}` : ''}`,
-      String(r.result.pairs),
-      rate(r.result).toFixed(0),
-      ms(percentile(r.result.latenciesMs, 50)),
-      ms(percentile(r.result.latenciesMs, 99)),
-      ms(percentile(r.result.latenciesMs, 100)),
-      String(r.result.errors),
-      r.http ? pct(r.usage?.apiElu ?? null) : '-',
-      perPair(r.usage?.nodeCpuMs, r.result),
-      perPair(r.usage?.pgCpuMs, r.result),
-      r.http && LOADGEN === 'process' ? perPair(r.result.cpuMs, r.result) : '-',
-      pct(r.cpuBusy),
-      r.verify.ok ? 'consistent' : 'INCONSISTENT',
-    ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-    out(line(header));
-    out(widths.map((w) => '-'.repeat(w)).join('  '));
-    for (const t of table) out(line(t));
-    out();
-    out('API loop: event-loop utilisation of the API thread (100% = the API is CPU-bound on its one thread).');
-    out(
-      `node ms/pair: CPU of this process per pair: the API for a/b${LOADGEN === 'inline' ? ' (load generator included: BENCH_LOADGEN=inline)' : ''}, the pg loops for c/d.`,
-    );
-    out('pg ms/pair: CPU of the PostgreSQL backends serving the bench database per pair (WAL writer, checkpointer not counted).');
-    out('client ms/pair: CPU of the HTTP load generator process per pair. CPUs busy: every CPU of the machine, other tenants included.');
-    out('All CPU figures are over the measurement window only; ms/pair = CPU ms / pairs completed in the window.');
+    if (rows.length) {
+      out();
+      const header = [
+        'scenario',
+        'pairs',
+        'pairs/s',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'errors',
+        'API loop',
+        'node ms/pair',
+        'pg ms/pair',
+        'client ms/pair',
+        'CPUs busy',
+        'ledger',
+      ];
+      const perPair = (cpu: number | null | undefined, r: TimedResult) =>
+        cpu === null || cpu === undefined || r.pairs === 0 ? '-' : (cpu / r.pairs).toFixed(2);
+      const table = rows.map((r) => [
+        `(${r.key}) ${r.title}${ROUNDS > 1 ? ` #${r.round}` : ''}`,
+        String(r.result.pairs),
+        rate(r.result).toFixed(0),
+        ms(percentile(r.result.latenciesMs, 50)),
+        ms(percentile(r.result.latenciesMs, 99)),
+        ms(percentile(r.result.latenciesMs, 100)),
+        String(r.result.errors),
+        r.http ? pct(r.usage?.apiElu ?? null) : '-',
+        perPair(r.usage?.nodeCpuMs, r.result),
+        perPair(r.usage?.pgCpuMs, r.result),
+        r.http && LOADGEN === 'process' ? perPair(r.result.cpuMs, r.result) : '-',
+        pct(r.cpuBusy),
+        r.verify.ok ? 'consistent' : 'INCONSISTENT',
+      ]);
+      const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
+      const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+      out(line(header));
+      out(widths.map((w) => '-'.repeat(w)).join('  '));
+      for (const t of table) out(line(t));
+      out();
+      out('API loop: event-loop utilisation of the API thread (100% = the API is CPU-bound on its one thread).');
+      out(
+        `node ms/pair: CPU of this process per pair: the API for a/b${LOADGEN === 'inline' ? ' (load generator included: BENCH_LOADGEN=inline)' : ''}, the pg loops for c/d.`,
+      );
+      out('pg ms/pair: CPU of the PostgreSQL backends serving the bench database per pair (WAL writer, checkpointer not counted).');
+      out('client ms/pair: CPU of the HTTP load generator process per pair. CPUs busy: every CPU of the machine, other tenants included.');
+      out('All CPU figures are over the measurement window only; ms/pair = CPU ms / pairs completed in the window.');
+    }
+    if (genRows.length) {
+      out();
+      for (const l of formatGenerationReport(genRows, ROUNDS)) out(l);
+    }
 
     const median = (xs: number[]) => {
       const v = [...xs].sort((x, y) => x - y);
@@ -481,13 +587,18 @@ async function main(): Promise<number> {
     }
 
     const errors = rows.reduce((s, r) => s + r.result.errors, 0);
-    const inconsistent = rows.filter((r) => !r.verify.ok);
+    const inconsistent = [...rows.filter((r) => !r.verify.ok).map((r) => r.key), ...genRows.filter((r) => !r.verify.ok).map(() => 'e')];
     if (inconsistent.length) {
-      out(`LEDGER INCONSISTENT after: ${inconsistent.map((r) => `(${r.key})`).join(', ')}`);
+      out(`LEDGER INCONSISTENT after: ${inconsistent.map((k) => `(${k})`).join(', ')}`);
       return 1;
     }
     if (errors) {
       out(`${errors} pairs failed (see stderr)`);
+      return 1;
+    }
+    const badGen = genRows.filter(genFailed);
+    if (badGen.length) {
+      out(`(e): ${badGen.length} run(s) had failed, unfinished, wrongly charged or erroring generations (see above and stderr)`);
       return 1;
     }
     return 0;

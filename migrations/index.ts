@@ -1,6 +1,12 @@
 import { CreateLedger1764100000000 } from './1764100000000-CreateLedger.js';
 import { CreatePrices1764100001000 } from './1764100001000-CreatePrices.js';
 import { CreateGenerations1764200000000 } from './1764200000000-CreateGenerations.js';
+import { CreateBilling1764300000000 } from './1764300000000-CreateBilling.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
-export const MIGRATIONS = [CreateLedger1764100000000, CreatePrices1764100001000, CreateGenerations1764200000000];
+export const MIGRATIONS = [
+  CreateLedger1764100000000,
+  CreatePrices1764100001000,
+  CreateGenerations1764200000000,
+  CreateBilling1764300000000,
+];

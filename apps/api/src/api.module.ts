@@ -1,4 +1,5 @@
 import { ApiKeyGuard, AppConfig, CommonModule } from '@app/common';
+import { BillingModule, BillingWorkerModule } from '@app/billing';
 import { GenerationModule, GenerationWorkerModule } from '@app/generation';
 import { LedgerModule, LedgerWorkerModule } from '@app/ledger';
 import { PricingModule } from '@app/pricing';
@@ -17,7 +18,8 @@ export class ApiModule {
         PricingModule,
         LedgerModule,
         GenerationModule,
-        ...(config.RUN_WORKER ? [LedgerWorkerModule, GenerationWorkerModule] : []),
+        BillingModule,
+        ...(config.RUN_WORKER ? [LedgerWorkerModule, GenerationWorkerModule, BillingWorkerModule] : []),
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };

@@ -34,6 +34,8 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
       serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }) },
     }),
   );
+  // Stripe signs the exact bytes it sent: its webhook gets the raw body, never parsed JSON.
+  app.use('/v1/stripe/webhook', express.raw({ type: () => true, limit: '1mb' }));
   app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'], verify: rejectExponentNumbers }));
   // Generated images: unguessable names (128-bit generation ids), served without a key.
   app.use(FILES_ROUTE, express.static(resolve(config.STORAGE_DIR), { index: false, fallthrough: false, maxAge: '1d' }));

@@ -1,4 +1,5 @@
 import { AppConfig, CommonModule } from '@app/common';
+import { BillingWorkerModule } from '@app/billing';
 import { GenerationWorkerModule } from '@app/generation';
 import { LedgerWorkerModule } from '@app/ledger';
 import { PricingModule } from '@app/pricing';
@@ -11,7 +12,7 @@ export class WorkerModule {
   static register(config: AppConfig, log: Logger): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [CommonModule.forRoot(config, log), PricingModule, LedgerWorkerModule, GenerationWorkerModule],
+      imports: [CommonModule.forRoot(config, log), PricingModule, LedgerWorkerModule, GenerationWorkerModule, BillingWorkerModule],
     };
   }
 }

@@ -77,7 +77,10 @@ export class AppConfig {
   EMBEDDED_PG_PORT = 54329;
 
   @IsOptional() @IsString() STRIPE_SECRET_KEY?: string;
+  /** One secret, or several separated by commas while one is rotated out. */
   @IsOptional() @IsString() STRIPE_WEBHOOK_SECRET?: string;
+  /** JSON {packs:[{id,tokens,usd_cents}], plans:[...]} replacing the default catalog. */
+  @IsOptional() @IsString() BILLING_CATALOG?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) STRIPE_API_BASE?: string;
   @IsOptional() @IsString() OPENAI_API_KEY?: string;
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true }) OPENAI_BASE_URL?: string;
@@ -214,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 }
 
 const OPTIONAL = [
+  'BILLING_CATALOG',
   'PUBLIC_BASE_URL',
   'DATABASE_URL',
   'STRIPE_SECRET_KEY',

@@ -1,0 +1,30 @@
+import { APP_CONFIG, AppConfig } from '@app/common';
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { BillingController, StripeWebhookController } from './billing.controller.js';
+import { BillingService, CATALOG } from './billing.service.js';
+import { parseCatalog } from './catalog.js';
+import { ReconcileProcessor, BILLING_QUEUE } from './reconcile.processor.js';
+import { ReconcileService } from './reconcile.service.js';
+import { StripeEffects } from './stripe-effects.js';
+import { createStripe, STRIPE } from './stripe.client.js';
+import { WebhookIntakeService } from './webhook-intake.service.js';
+
+/** Stripe: catalog, Checkout, the portal, webhook intake and its ledger effects, reconcile. */
+@Module({
+  imports: [BullModule.registerQueue({ name: BILLING_QUEUE })],
+  controllers: [BillingController, StripeWebhookController],
+  providers: [
+    { provide: STRIPE, inject: [APP_CONFIG], useFactory: (c: AppConfig) => createStripe(c) },
+    { provide: CATALOG, inject: [APP_CONFIG], useFactory: (c: AppConfig) => parseCatalog(c.BILLING_CATALOG) },
+    BillingService,
+    StripeEffects,
+    WebhookIntakeService,
+    ReconcileService,
+  ],
+  exports: [BillingService, ReconcileService, WebhookIntakeService, BullModule],
+})
+export class BillingModule {}
+
+@Module({ imports: [BillingModule], providers: [ReconcileProcessor] })
+export class BillingWorkerModule {}

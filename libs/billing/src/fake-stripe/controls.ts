@@ -1,0 +1,248 @@
+import type Stripe from 'stripe';
+import {
+  addMonth,
+  customerObject,
+  disputeObject,
+  eventObject,
+  invoiceObject,
+  invoicePaymentObject,
+  paymentObjects,
+  refundObject,
+  subscriptionObject,
+} from './objects.js';
+import type { FakeStripeState } from './state.js';
+import type { WebhookSender } from './webhooks.js';
+
+/** The events a control built (in delivery order) and the HTTP status of each delivery (none when deliver:false; 0 = unreachable). */
+export interface ControlResult {
+  events: Stripe.Event[];
+  statuses: number[];
+}
+
+export interface DeliverFlag {
+  /** false: build and record the events without POSTing them (deliver them later with FakeStripe.deliver). */
+  deliver?: boolean;
+}
+
+export interface CompleteCheckoutOptions extends DeliverFlag {
+  /** Payment mode only: a delayed method (bank debit); the session completes 'unpaid' until asyncPaymentSucceeded. */
+  async?: boolean;
+  /**
+   * Subscription mode: 'subscription_first' (default) sends checkout.session.completed,
+   * customer.subscription.created, invoice.paid; 'invoice_first' sends invoice.paid,
+   * customer.subscription.created, checkout.session.completed; or list the three types in the order wanted.
+   */
+  order?: 'subscription_first' | 'invoice_first' | Stripe.Event.Type[];
+}
+
+const SUBSCRIPTION_FIRST: Stripe.Event.Type[] = ['checkout.session.completed', 'customer.subscription.created', 'invoice.paid'];
+const INVOICE_FIRST: Stripe.Event.Type[] = ['invoice.paid', 'customer.subscription.created', 'checkout.session.completed'];
+
+/** What a test does in place of a customer, a bank or Stripe's billing clock; each builds objects, records events and delivers them. */
+export function createControls(s: FakeStripeState, hooks: WebhookSender) {
+  const need = <T>(map: Map<string, T>, id: string, what: string): T => {
+    const found = map.get(id);
+    if (!found) throw new Error(`FakeStripe: no ${what} ${id}`);
+    return found;
+  };
+  const event = (type: Stripe.Event.Type, object: object, previous?: object) => eventObject(s.now(), type, object, previous);
+  const emit = async (events: Stripe.Event[], o: DeliverFlag = {}): Promise<ControlResult> => {
+    s.events.push(...events);
+    return { events, statuses: o.deliver === false ? [] : await hooks.deliverAll(events) };
+  };
+
+  /** A paid invoice for the subscription's current item period, with the intent, charge and invoice payment behind it. */
+  const payInvoice = (sub: Stripe.Subscription, reason: 'subscription_create' | 'subscription_cycle') => {
+    const now = s.now();
+    const item = sub.items.data[0];
+    const invoice = invoiceObject(now, {
+      sub,
+      reason,
+      number: `FAKE-${String(++s.invoiceSeq).padStart(6, '0')}`,
+      periodStart: item.current_period_start,
+      periodEnd: item.current_period_end,
+    });
+    const customer = typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
+    const { pi, charge } = paymentObjects(now, {
+      amount: invoice.amount_paid,
+      currency: invoice.currency,
+      customer,
+      metadata: {},
+      pending: false,
+      description: reason === 'subscription_create' ? 'Subscription creation' : 'Subscription update',
+    });
+    const payment = invoicePaymentObject(now, invoice, pi);
+    s.invoices.set(invoice.id, invoice);
+    s.paymentIntents.set(pi.id, pi);
+    s.charges.set(charge.id, charge);
+    s.invoicePayments.set(payment.id, payment);
+    sub.latest_invoice = invoice.id;
+    return invoice;
+  };
+
+  const chargeOf = (paymentIntentId: string) => {
+    const pi = need(s.paymentIntents, paymentIntentId, 'payment intent');
+    const charge = need(s.charges, String(pi.latest_charge), 'charge');
+    if (charge.status !== 'succeeded') throw new Error(`FakeStripe: charge ${charge.id} is ${charge.status}, not succeeded`);
+    return charge;
+  };
+
+  const completeSubscription = (session: Stripe.Checkout.Session, o: CompleteCheckoutOptions) => {
+    const now = s.now();
+    const extras = need(s.sessionExtras, session.id, 'session extras');
+    let customer = session.customer as string | null;
+    if (!customer) {
+      // Subscription mode always ends with a customer: Checkout creates one when the session had none.
+      const c = customerObject(now, { email: session.customer_email ?? undefined, metadata: {} });
+      s.customers.set(c.id, c);
+      customer = c.id;
+    }
+    const [line] = extras.lineItems;
+    const sub = subscriptionObject(now, {
+      customer,
+      price: structuredClone(need(s.prices, line.price, 'price')),
+      quantity: line.quantity,
+      metadata: { ...extras.subscriptionMetadata },
+      periodStart: now,
+      periodEnd: addMonth(now),
+    });
+    s.subscriptions.set(sub.id, sub);
+    const invoice = payInvoice(sub, 'subscription_create');
+    Object.assign(session, { status: 'complete', payment_status: 'paid', customer, subscription: sub.id, invoice: invoice.id });
+    const order = o.order === 'invoice_first' ? INVOICE_FIRST : Array.isArray(o.order) ? o.order : SUBSCRIPTION_FIRST;
+    const built: Partial<Record<Stripe.Event.Type, Stripe.Event>> = {
+      'checkout.session.completed': event('checkout.session.completed', session),
+      'customer.subscription.created': event('customer.subscription.created', sub),
+      'invoice.paid': event('invoice.paid', invoice),
+    };
+    return order.map((t) => {
+      const e = built[t];
+      if (!e) throw new Error(`FakeStripe: completeCheckout order lists ${t}, which subscription checkout does not send`);
+      return e;
+    });
+  };
+
+  return {
+    async completeCheckout(sessionId: string, o: CompleteCheckoutOptions = {}): Promise<ControlResult> {
+      const session = need(s.sessions, sessionId, 'checkout session');
+      if (session.status !== 'open') throw new Error(`FakeStripe: session ${sessionId} is ${session.status}, not open`);
+      if (session.mode === 'subscription') {
+        if (o.async) throw new Error('FakeStripe: async payment is modeled for payment mode only');
+        return emit(completeSubscription(session, o), o);
+      }
+      const extras = need(s.sessionExtras, sessionId, 'session extras');
+      const { pi, charge } = paymentObjects(s.now(), {
+        amount: session.amount_total ?? 0,
+        currency: session.currency ?? 'usd',
+        customer: session.customer as string | null,
+        metadata: { ...extras.paymentIntentMetadata },
+        pending: o.async === true,
+      });
+      s.paymentIntents.set(pi.id, pi);
+      s.charges.set(charge.id, charge);
+      Object.assign(session, {
+        status: 'complete',
+        payment_status: o.async ? 'unpaid' : 'paid',
+        payment_intent: pi.id,
+        customer_details: {
+          address: null,
+          business_name: null,
+          email: session.customer_email ?? 'buyer@fake.local',
+          individual_name: null,
+          name: null,
+          phone: null,
+          tax_exempt: 'none',
+          tax_ids: [],
+        },
+      } satisfies Partial<Stripe.Checkout.Session>);
+      return emit([event('checkout.session.completed', session)], o);
+    },
+
+    async asyncPaymentSucceeded(sessionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
+      const { session, pi, charge } = pendingPayment(sessionId);
+      Object.assign(pi, { status: 'succeeded', amount_received: pi.amount });
+      Object.assign(charge, { status: 'succeeded', paid: true, captured: true, amount_captured: charge.amount });
+      session.payment_status = 'paid';
+      return emit([event('checkout.session.async_payment_succeeded', session)], o);
+    },
+
+    async asyncPaymentFailed(sessionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
+      const { session, pi, charge } = pendingPayment(sessionId);
+      pi.status = 'requires_payment_method';
+      Object.assign(charge, { status: 'failed', failure_code: 'account_closed', failure_message: 'The bank account has been closed.' });
+      return emit([event('checkout.session.async_payment_failed', session)], o);
+    },
+
+    /** The next period: the item's period moves on one month, then that period's invoice is paid. */
+    async renewSubscription(subscriptionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
+      const sub = need(s.subscriptions, subscriptionId, 'subscription');
+      if (sub.status !== 'active') throw new Error(`FakeStripe: subscription ${subscriptionId} is ${sub.status}`);
+      const previous = { items: structuredClone(sub.items), latest_invoice: sub.latest_invoice };
+      const item = sub.items.data[0];
+      item.current_period_start = item.current_period_end;
+      item.current_period_end = addMonth(item.current_period_start);
+      const invoice = payInvoice(sub, 'subscription_cycle');
+      return emit([event('customer.subscription.updated', sub, previous), event('invoice.paid', invoice)], o);
+    },
+
+    async cancelSubscription(subscriptionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
+      const sub = need(s.subscriptions, subscriptionId, 'subscription');
+      if (sub.status === 'canceled') throw new Error(`FakeStripe: subscription ${subscriptionId} is already canceled`);
+      const now = s.now();
+      Object.assign(sub, {
+        status: 'canceled',
+        canceled_at: now,
+        ended_at: now,
+        cancellation_details: { comment: null, feedback: null, feedback_option: null, reason: 'cancellation_requested' },
+      } satisfies Partial<Stripe.Subscription>);
+      return emit([event('customer.subscription.deleted', sub)], o);
+    },
+
+    /** charge.refunded; `amount_refunded` on the charge is cumulative over all refunds, `refunded` true once it is all. */
+    async refund(paymentIntentId: string, amountCents: number, o: DeliverFlag = {}): Promise<ControlResult> {
+      const charge = chargeOf(paymentIntentId);
+      if (!Number.isSafeInteger(amountCents) || amountCents <= 0 || charge.amount_refunded + amountCents > charge.amount) {
+        throw new Error(`FakeStripe: cannot refund ${amountCents} of ${charge.id} (${charge.amount_refunded}/${charge.amount} refunded)`);
+      }
+      const previous = { amount_refunded: charge.amount_refunded, refunded: charge.refunded };
+      const refund = refundObject(s.now(), charge, amountCents);
+      s.refunds.set(refund.id, refund);
+      charge.amount_refunded += amountCents;
+      charge.refunded = charge.amount_refunded === charge.amount;
+      return emit([event('charge.refunded', charge, previous)], o);
+    },
+
+    /** charge.dispute.created for the intent's charge (one dispute per charge, as at Stripe); the whole charge unless `amountCents`. */
+    async dispute(paymentIntentId: string, amountCents?: number, o: DeliverFlag = {}): Promise<ControlResult> {
+      const charge = chargeOf(paymentIntentId);
+      const amount = amountCents ?? charge.amount;
+      if (charge.disputed) throw new Error(`FakeStripe: charge ${charge.id} is already disputed`);
+      if (!Number.isSafeInteger(amount) || amount <= 0 || amount > charge.amount) {
+        throw new Error(`FakeStripe: cannot dispute ${amount} of ${charge.id} (amount ${charge.amount})`);
+      }
+      const dispute = disputeObject(s.now(), charge, amount);
+      s.disputes.set(dispute.id, dispute);
+      charge.disputed = true;
+      return emit([event('charge.dispute.created', dispute)], o);
+    },
+
+    /** Any event, recorded but not delivered: for unknown types or hand-made shapes; send it with deliver(). */
+    buildEvent(type: string, object: object, previous?: object): Stripe.Event {
+      const e = event(type as Stripe.Event.Type, object, previous);
+      s.events.push(e);
+      return e;
+    },
+  };
+
+  function pendingPayment(sessionId: string) {
+    const session = need(s.sessions, sessionId, 'checkout session');
+    if (session.status !== 'complete' || session.payment_status !== 'unpaid' || typeof session.payment_intent !== 'string') {
+      throw new Error(`FakeStripe: session ${sessionId} has no pending async payment (completeCheckout(id, { async: true }) first)`);
+    }
+    const pi = need(s.paymentIntents, session.payment_intent, 'payment intent');
+    if (pi.status !== 'processing') throw new Error(`FakeStripe: payment ${pi.id} is ${pi.status}, not processing`);
+    return { session, pi, charge: need(s.charges, String(pi.latest_charge), 'charge') };
+  }
+}
+
+export type FakeStripeControls = ReturnType<typeof createControls>;

@@ -1,0 +1,64 @@
+import { createHmac } from 'node:crypto';
+import type Stripe from 'stripe';
+
+export interface DeliverOptions {
+  /** Sign with this secret instead of the configured one (a wrong secret -> the service must answer 400). */
+  secret?: string;
+  /** Unix seconds for `t=` (an old one -> outside the tolerance window). */
+  timestamp?: number;
+  /** Send this `Stripe-Signature` header verbatim (garbage, empty, …). */
+  signature?: string;
+}
+
+/** `t=<unix>,v1=<hex HMAC-SHA256 of "t.payload">`, the header Stripe sends and `webhooks.constructEvent` checks. */
+export function signHeader(payload: string, secret: string, timestamp: number): string {
+  const v1 = createHmac('sha256', secret).update(`${timestamp}.${payload}`, 'utf8').digest('hex');
+  return `t=${timestamp},v1=${v1}`;
+}
+
+/** Stripe sends events pretty-printed; a handler that re-serializes the parsed body instead of verifying the raw bytes fails here as it would in production. */
+export function eventPayload(event: Stripe.Event): string {
+  return JSON.stringify(event, null, 2);
+}
+
+export class WebhookSender {
+  constructor(
+    public url: string | undefined,
+    private readonly secret: string,
+    private readonly nowSeconds: () => number,
+  ) {}
+
+  signedHeader(payload: string, o: { secret?: string; timestamp?: number } = {}): string {
+    return signHeader(payload, o.secret ?? this.secret, o.timestamp ?? this.nowSeconds());
+  }
+
+  /** POSTs one event; the HTTP status, or 0 when the endpoint could not be reached (refused, reset, 30 s timeout). */
+  async deliver(event: Stripe.Event, o: DeliverOptions = {}): Promise<number> {
+    if (!this.url) throw new Error('FakeStripe: no webhookUrl set (startFakeStripe({ webhookUrl }) or setWebhookUrl)');
+    const payload = eventPayload(event);
+    try {
+      const res = await fetch(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+          'stripe-signature': o.signature ?? this.signedHeader(payload, o),
+        },
+        body: payload,
+        signal: AbortSignal.timeout(30_000),
+      });
+      // Drain the body so the keep-alive socket is released.
+      await res.arrayBuffer();
+      return res.status;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** One after another, in order: the order a test asks for is the order the service sees. */
+  async deliverAll(events: Stripe.Event[]): Promise<number[]> {
+    const statuses: number[] = [];
+    for (const e of events) statuses.push(await this.deliver(e));
+    return statuses;
+  }
+}

@@ -1,0 +1,31 @@
+import { Processor, WorkerHost, InjectQueue } from '@nestjs/bullmq';
+import { OnApplicationBootstrap } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { ReconcileService } from './reconcile.service.js';
+
+export const BILLING_QUEUE = 'billing-maintenance';
+const DAY_MS = 86_400_000;
+
+/** The daily reconcile: two days back, so a run that failed yesterday is covered today. */
+@Processor(BILLING_QUEUE, { concurrency: 1 })
+export class ReconcileProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly reconcile: ReconcileService,
+    @InjectQueue(BILLING_QUEUE) private readonly queue: Queue,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      'stripe-reconcile',
+      { every: DAY_MS },
+      { name: 'reconcile', opts: { removeOnComplete: 30, removeOnFail: 100 } },
+    );
+  }
+
+  async process(): Promise<unknown> {
+    const report = await this.reconcile.reconcile(new Date(Date.now() - 2 * DAY_MS));
+    return { ...report.checked, matched: report.matched.length, repaired: report.repaired.length, odd: report.odd };
+  }
+}

@@ -1,0 +1,72 @@
+import { Clock, Database, Errors, LOGGER } from '@app/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type Stripe from 'stripe';
+import { StripeEffects } from './stripe-effects.js';
+import { STRIPE } from './stripe.client.js';
+
+export interface ReconcileReport {
+  since: string;
+  checked: { sessions: number; invoices: number };
+  matched: string[];
+  repaired: string[];
+  odd: string[];
+}
+
+/**
+ * Lists what Stripe says was paid and credits what the ledger missed, through
+ * the same idempotent effects the webhook uses: running it twice, or while
+ * webhooks arrive, credits nothing twice.
+ */
+@Injectable()
+export class ReconcileService {
+  constructor(
+    private readonly db: Database,
+    private readonly effects: StripeEffects,
+    private readonly clock: Clock,
+    @Inject(STRIPE) private readonly stripe: Stripe | null,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  async reconcile(since: Date, onProgress?: (line: string) => void): Promise<ReconcileReport> {
+    if (!this.stripe) throw Errors.unavailable('stripe_not_configured', 'Stripe is not configured (STRIPE_SECRET_KEY)');
+    const report: ReconcileReport = {
+      since: since.toISOString(),
+      checked: { sessions: 0, invoices: 0 },
+      matched: [],
+      repaired: [],
+      odd: [],
+    };
+    const gte = Math.floor(since.getTime() / 1000);
+    for await (const session of this.stripe.checkout.sessions.list({ status: 'complete', created: { gte }, limit: 100 })) {
+      report.checked.sessions++;
+      if (session.mode !== 'payment') continue;
+      if (session.payment_status !== 'paid') {
+        report.odd.push(`session ${session.id} is complete but ${session.payment_status}`);
+        continue;
+      }
+      const r = await this.db.transaction((tx) => this.effects.creditPack(tx, session, this.clock.now()));
+      this.record(report, `session ${session.id}`, r);
+      onProgress?.(`sessions ${report.checked.sessions}, invoices ${report.checked.invoices}, repaired ${report.repaired.length}`);
+    }
+    for await (const invoice of this.stripe.invoices.list({ status: 'paid', created: { gte }, limit: 100 })) {
+      report.checked.invoices++;
+      if (!invoice.parent?.subscription_details) continue;
+      const r = await this.db.transaction((tx) => this.effects.creditPlanInvoice(tx, invoice, this.clock.now()));
+      this.record(report, `invoice ${invoice.id}`, r);
+      onProgress?.(`sessions ${report.checked.sessions}, invoices ${report.checked.invoices}, repaired ${report.repaired.length}`);
+    }
+    this.log.info(
+      { ...report.checked, matched: report.matched.length, repaired: report.repaired.length, odd: report.odd.length },
+      'stripe reconcile',
+    );
+    return report;
+  }
+
+  private record(report: ReconcileReport, what: string, r: string): void {
+    if (r === 'credited') report.repaired.push(`${what}: credited (its webhook never arrived)`);
+    else if (r === 'already_credited') report.matched.push(what);
+    else if (r === 'no_wallet') report.odd.push(`${what}: no wallet matches its metadata or customer`);
+    else report.odd.push(`${what}: ${r} (metadata missing or not ours)`);
+  }
+}

@@ -1,0 +1,89 @@
+import { APP_CONFIG, AppConfig, Clock, Database, DomainError, LOGGER } from '@app/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import Stripe from 'stripe';
+import { StripeEffects, EffectResult } from './stripe-effects.js';
+import { idOf, webhookSecrets } from './stripe.client.js';
+
+const badSignature = (detail: string) => new DomainError(400, 'invalid_signature', 'Invalid Stripe signature', detail);
+
+/**
+ * Verifies a Stripe event on its raw body, then stores and applies it in one
+ * transaction. The event row is inserted first: a concurrent duplicate waits
+ * on its primary key and then finds it, so an event is applied exactly once
+ * whatever the repetition or concurrency. Every handler works from the event
+ * alone and is idempotent, so the order of events does not matter either.
+ */
+@Injectable()
+export class WebhookIntakeService {
+  // Signature checks are local: the SDK instance needs no key of ours to verify.
+  private readonly verifier = new Stripe('sk_unused_for_verification');
+
+  constructor(
+    private readonly db: Database,
+    private readonly effects: StripeEffects,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly log: Logger,
+  ) {}
+
+  verify(raw: Buffer | undefined, signature: string | undefined): Stripe.Event {
+    const secrets = webhookSecrets(this.config);
+    if (secrets.length === 0) throw badSignature('No STRIPE_WEBHOOK_SECRET is configured; events cannot be verified');
+    if (!raw || raw.length === 0) throw badSignature('The request has no body');
+    if (!signature) throw badSignature('The Stripe-Signature header is missing');
+    for (const secret of secrets) {
+      try {
+        return this.verifier.webhooks.constructEvent(raw, signature, secret);
+      } catch {
+        // Try the next secret: during a rotation either may have signed it.
+      }
+    }
+    throw badSignature('The Stripe-Signature does not match, or its timestamp is outside the tolerance');
+  }
+
+  async receive(raw: Buffer | undefined, signature: string | undefined): Promise<{ received: true; outcome: string; duplicate: boolean }> {
+    const event = this.verify(raw, signature);
+    return this.db.transaction(async (tx) => {
+      const ins = await tx.sql.query(
+        `INSERT INTO stripe_events (id, type, created, payload, outcome) VALUES ($1, $2, $3, $4, 'pending') ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [event.id, event.type, new Date(event.created * 1000), JSON.stringify(event)],
+      );
+      if (ins.rowCount === 0) {
+        const { rows } = await tx.sql.query<{ outcome: string }>(`SELECT outcome FROM stripe_events WHERE id = $1`, [event.id]);
+        return { received: true as const, outcome: rows[0]?.outcome ?? 'unknown', duplicate: true };
+      }
+      const outcome = await this.apply(tx, event);
+      await tx.sql.query(`UPDATE stripe_events SET outcome = $2 WHERE id = $1`, [event.id, outcome]);
+      this.log.info({ stripe_event: event.id, type: event.type, outcome }, 'stripe event applied');
+      return { received: true as const, outcome, duplicate: false };
+    });
+  }
+
+  private async apply(tx: Parameters<StripeEffects['creditPack']>[0], event: Stripe.Event): Promise<EffectResult | 'unhandled'> {
+    const at = this.clock.now();
+    const eventAt = new Date(event.created * 1000);
+    switch (event.type) {
+      case 'checkout.session.completed':
+      case 'checkout.session.async_payment_succeeded':
+        return this.effects.creditPack(tx, event.data.object, at);
+      case 'invoice.paid':
+        return this.effects.creditPlanInvoice(tx, event.data.object, at);
+      case 'customer.subscription.created':
+      case 'customer.subscription.updated':
+      case 'customer.subscription.deleted':
+        return this.effects.applySubscription(tx, event.data.object, eventAt);
+      case 'charge.refunded': {
+        const charge = event.data.object;
+        return this.effects.reverse(tx, idOf(charge.payment_intent), { refundedCents: charge.amount_refunded }, at, false);
+      }
+      case 'charge.dispute.created': {
+        const dispute = event.data.object;
+        return this.effects.reverse(tx, idOf(dispute.payment_intent), { disputedCents: dispute.amount }, at, true);
+      }
+      default:
+        // Stored and acknowledged: Stripe stops retrying, and the payload is there if we ever need it.
+        return 'unhandled';
+    }
+  }
+}

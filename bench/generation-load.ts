@@ -1,7 +1,7 @@
-import { loadConfig, REDACT } from '@app/common';
+import { loadConfig, PinoNestLogger, REDACT } from '@app/common';
 import { GenerationFinisher } from '@app/generation';
 import type { VerifyReport } from '@app/ledger';
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -79,6 +79,8 @@ export interface GenScenarioSpec {
   loadgen: 'process' | 'inline';
   /** Starts run.ts's service sampler (API thread, this process, PostgreSQL backends) now, for warm-up + window. */
   sampleService: (warmupMs: number, durationMs: number) => Promise<ServiceUsage | null>;
+  /** BENCH_PROFILE: starts a CPU profile of this process over the window (armed now); resolves with the file. */
+  profile?: (warmupMs: number, durationMs: number) => Promise<string | null>;
   verify: () => Promise<VerifyReport>;
   log: (line: string) => void;
 }
@@ -132,6 +134,8 @@ export interface GenRow {
   usage: ServiceUsage | null;
   fakeCpuMs: number | null;
   redisCpuMs: number | null;
+  /** Statements this process sent to PostgreSQL over the window. */
+  statements: number | null;
   clientCpuMs: number;
   clientElu: number;
   cpuBusy: number | null;
@@ -308,6 +312,32 @@ function timeFinisher(): { records: Map<string, { callMs: number; doneMs: number
 }
 
 /** CPU time (ms) the Redis server has used so far (INFO cpu), or null. */
+/**
+ * Counts the statements this process sends to PostgreSQL (the API and its worker; the
+ * bench's own few sampling queries included) by wrapping pg.Client.prototype.query for the run.
+ */
+function countStatements(): { count: () => number; restore: () => void } {
+  const proto = pg.Client.prototype;
+  const original = Object.getOwnPropertyDescriptor(proto, 'query')!;
+  const query = original.value as (...args: unknown[]) => unknown;
+  let n = 0;
+  Object.defineProperty(proto, 'query', {
+    ...original,
+    value: function (this: pg.Client, ...args: unknown[]) {
+      n++;
+      return query.apply(this, args);
+    },
+  });
+  let restored = false;
+  return {
+    count: () => n,
+    restore: () => {
+      if (!restored) Object.defineProperty(proto, 'query', original);
+      restored = true;
+    },
+  };
+}
+
 async function redisCpuMs(redis: Redis): Promise<number | null> {
   try {
     const info = await redis.info('cpu');
@@ -321,6 +351,7 @@ async function redisCpuMs(redis: Redis): Promise<number | null> {
 
 /** What the scenario samples itself over the window, besides run.ts's ServiceUsage. */
 interface SideUsage {
+  statements: number;
   fakeCpuMs: number | null;
   redisCpuMs: number | null;
   cpuBusy: number | null;
@@ -382,6 +413,7 @@ export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p:
   const like = `${run} %`;
   const concurrency = workerConcurrency();
   const hook = timeFinisher();
+  const statements = countStatements();
   let fake: FakeChild | null = null;
   let app: INestApplication | null = null;
   const redis = new Redis(spec.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -405,13 +437,15 @@ export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p:
       GENERATION_CONCURRENCY: String(concurrency),
       WORKER_LOCK_MS: process.env.WORKER_LOCK_MS,
     });
-    // createLogger's settings, but to stderr: stdout carries the report. (This second Nest app in the
-    // process logs a warning that a TypeORM data source named 'default' is already registered: each
-    // app has its own container and data source, so nothing is overridden.)
+    // createLogger's settings, but to stderr: stdout carries the report. Nest's static logger too, from
+    // now on: building this second app's module tree logs, through it, a warning that a TypeORM data
+    // source named 'default' is already registered (the first app's). Each app has its own container
+    // and data source, so nothing is overridden.
     const log = pino(
       { level: config.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'token-wallet' } },
       pino.destination(2),
     );
+    Logger.overrideLogger(new PinoNestLogger(log));
     app = await createApi(config, log);
     await app.listen(0, '127.0.0.1');
     const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
@@ -436,9 +470,18 @@ export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p:
     };
     const fakePid = fake.pid;
     // Armed when the clients' clock starts, so that the samples bracket their measurement window.
-    const sampling: { done: Promise<[ServiceUsage | null, SideUsage | null]> | null } = { done: null };
+    const sampling: { done: Promise<[ServiceUsage | null, SideUsage | null]> | null; profile: Promise<string | null> | null } = {
+      done: null,
+      profile: null,
+    };
     const onStarted = () => {
-      const sample = async () => ({ fake: procCpuMs(fakePid), redis: await redisCpuMs(redis), cpu: readCpuTimes() });
+      sampling.profile = spec.profile?.(spec.warmupMs, spec.durationMs) ?? null;
+      const sample = async () => ({
+        statements: statements.count(),
+        fake: procCpuMs(fakePid),
+        redis: await redisCpuMs(redis),
+        cpu: readCpuTimes(),
+      });
       sampling.done = Promise.all([
         spec.sampleService(spec.warmupMs, spec.durationMs),
         measureWindow(spec.warmupMs, spec.durationMs, sample).then((w): SideUsage | null => {
@@ -447,6 +490,7 @@ export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p:
           const { cpu: c0 } = w.start;
           const { cpu: c1 } = w.end;
           return {
+            statements: w.end.statements - w.start.statements,
             fakeCpuMs: diff(w.start.fake, w.end.fake),
             redisCpuMs: diff(w.start.redis, w.end.redis),
             cpuBusy: c0 && c1 && c1.total > c0.total ? (c1.busy - c0.busy) / (c1.total - c0.total) : null,
@@ -459,11 +503,14 @@ export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p:
         ? await runClientsInChild(clientSpec, progress, onStarted)
         : await runGenerationClients(clientSpec, progress, onStarted);
     const [usage, side] = sampling.done ? await sampling.done : [null, null];
+    const profile = sampling.profile ? await sampling.profile : null;
+    if (profile) spec.log(`[e] CPU profile of this process over the window: ${profile}`);
 
     // Every client has stopped; a generation a client gave up on may still be in flight.
     const leftover = await waitRunIdle(spec.databaseUrl, like, spec.log);
     const { calls } = await fake.collect();
     hook.restore();
+    statements.restore();
     const settles = hook.records;
     await app.close();
     app = null;
@@ -475,6 +522,7 @@ export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p:
     return analyse({ spec, concurrency, result, rows, calls, settles, usage, side, leftover, verify });
   } finally {
     hook.restore();
+    statements.restore();
     if (app) await app.close().catch((e: unknown) => spec.log(`[e] app.close failed: ${String(e)}`));
     if (fake) await fake.close();
     redis.disconnect();
@@ -589,6 +637,7 @@ function analyse(o: {
     usage: o.usage,
     fakeCpuMs: o.side?.fakeCpuMs ?? null,
     redisCpuMs: o.side?.redisCpuMs ?? null,
+    statements: o.side?.statements ?? null,
     clientCpuMs: result.timed.cpuMs,
     clientElu: result.timed.loopElu,
     cpuBusy: o.side?.cpuBusy ?? null,
@@ -621,6 +670,7 @@ export function formatGenerationReport(rows: GenRow[], rounds: number): string[]
     'API loop',
     'node ms/gen',
     'pg ms/gen',
+    'stmts/gen',
     'fake ms/gen',
     'client ms/gen',
     'redis ms/gen',
@@ -637,6 +687,7 @@ export function formatGenerationReport(rows: GenRow[], rounds: number): string[]
     pct(r.usage?.apiElu ?? null),
     per(r.usage?.nodeCpuMs, r.completed),
     per(r.usage?.pgCpuMs, r.completed),
+    r.statements === null || r.completed === 0 ? '-' : (r.statements / r.completed).toFixed(1),
     per(r.fakeCpuMs, r.completed),
     per(r.clientCpuMs, r.completed),
     per(r.redisCpuMs, r.completed),
@@ -649,6 +700,7 @@ export function formatGenerationReport(rows: GenRow[], rounds: number): string[]
   lines.push('gens: generations that succeeded with finished_at inside the window; gens/s = gens / window.');
   lines.push('worker slots: mean jobs in progress over the window (started_at -> settlement committed) / GENERATION_CONCURRENCY.');
   lines.push('API loop, node ms/gen: the thread and CPU of this process, which runs the API and its worker.');
+  lines.push('stmts/gen: statements the API + worker sent to PostgreSQL over the window, per generation completed in it.');
   lines.push('fake ms/gen: CPU of the fake provider process. redis ms/gen: CPU of the whole Redis server (other users included).');
 
   for (const r of rows) {
@@ -657,11 +709,13 @@ export function formatGenerationReport(rows: GenRow[], rounds: number): string[]
       `(e)${rounds > 1 ? ` #${r.round}` : ''}: per generation, ms (${r.measured} generations enqueued inside the window; client rows: POSTs sent inside it)`,
     );
     const labelWidth = Math.max(...METRICS.map(([, t]) => t.length));
-    lines.push(`${''.padEnd(labelWidth)}  ${'p50'.padStart(8)}  ${'p99'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(6)}`);
+    lines.push(
+      `${''.padEnd(labelWidth)}  ${'min'.padStart(8)}  ${'p50'.padStart(8)}  ${'p99'.padStart(8)}  ${'max'.padStart(8)}  ${'n'.padStart(6)}`,
+    );
     for (const [key, title] of METRICS) {
       const v = r.metrics[key];
       lines.push(
-        `${title.padEnd(labelWidth)}  ${f1(percentile(v, 50)).padStart(8)}  ${f1(percentile(v, 99)).padStart(8)}  ${f1(percentile(v, 100)).padStart(8)}  ${String(v.length).padStart(6)}`,
+        `${title.padEnd(labelWidth)}  ${f1(percentile(v, 0)).padStart(8)}  ${f1(percentile(v, 50)).padStart(8)}  ${f1(percentile(v, 99)).padStart(8)}  ${f1(percentile(v, 100)).padStart(8)}  ${String(v.length).padStart(6)}`,
       );
     }
     lines.push(

@@ -319,7 +319,14 @@ async function main(): Promise<number> {
     const { key: apiKey, principal } = await app.get(ApiKeyService).create('bench-gateway', 'gateway');
     const verifier = app.get(VerifyService);
 
-    out('token-wallet benchmark: reserve+settle pairs');
+    out(
+      `token-wallet benchmark: ${[
+        SCENARIOS.some((k) => k !== 'e') ? 'reserve+settle pairs' : '',
+        SCENARIOS.includes('e') ? 'image generations end to end' : '',
+      ]
+        .filter(Boolean)
+        .join(', ')}`,
+    );
     out(`date      ${started.toISOString()}`);
     out(
       `machine   ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? 'unknown'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, load avg ${os
@@ -468,6 +475,15 @@ async function main(): Promise<number> {
             timeoutMs: GEN_TIMEOUT_S * 1000,
             loadgen: LOADGEN,
             sampleService: (warmupMs, durationMs) => sampleService(url, dbName, warmupMs, durationMs),
+            profile: PROFILE_DIR
+              ? (warmupMs, durationMs) => {
+                  const profiler = new WindowProfiler(PROFILE_DIR);
+                  let toggles = 0;
+                  return measureWindow(warmupMs, durationMs, async () =>
+                    toggles++ === 0 ? (await profiler.start(), null) : profiler.stop(ROUNDS > 1 ? `e${step.round}` : 'e'),
+                  ).then((w) => w?.end ?? null);
+                }
+              : undefined,
             verify: () => verifier.verify(),
             log: err,
           },

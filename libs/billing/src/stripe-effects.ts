@@ -60,9 +60,7 @@ export class StripeEffects {
     const wallet = await this.walletFor(tx, metadata, idOf(invoice.customer));
     if (!wallet) return 'no_wallet';
     const payment = invoice.payments?.data?.[0]?.payment;
-    const pi =
-      (payment && 'payment_intent' in payment ? idOf(payment.payment_intent) : null) ??
-      `invoice:${invoice.id}`;
+    const pi = (payment && 'payment_intent' in payment ? idOf(payment.payment_intent) : null) ?? `invoice:${invoice.id}`;
     const result = await this.creditPayment(tx, wallet, {
       kind: 'plan',
       paymentIntent: pi,
@@ -184,13 +182,17 @@ export class StripeEffects {
     change: { refundedCents?: number; disputedCents?: number },
     at: Date,
     freeze: boolean,
+    invoiceId: string | null = null,
   ): Promise<EffectResult> {
     if (!paymentIntent) return 'ignored';
-    const head = await tx.sql.query<{ wallet_id: string }>(`SELECT wallet_id FROM stripe_payments WHERE payment_intent = $1`, [
-      paymentIntent,
-    ]);
+    // A plan payment is recorded under its invoice when the invoice event did not name its payment intent.
+    const head = await tx.sql.query<{ wallet_id: string; payment_intent: string }>(
+      `SELECT wallet_id, payment_intent FROM stripe_payments WHERE payment_intent = $1 OR source_id = $2 LIMIT 1`,
+      [paymentIntent, invoiceId],
+    );
     if (!head.rows[0]) return 'ignored';
     await lockWalletById(tx.sql, head.rows[0].wallet_id);
+    paymentIntent = head.rows[0].payment_intent;
     const { rows } = await tx.sql.query<{
       wallet_id: string;
       bucket_id: string;

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
 import { StripeEffects, EffectResult } from './stripe-effects.js';
-import { idOf, webhookSecrets } from './stripe.client.js';
+import { idOf, STRIPE, webhookSecrets } from './stripe.client.js';
 
 const badSignature = (detail: string) => new DomainError(400, 'invalid_signature', 'Invalid Stripe signature', detail);
 
@@ -23,6 +23,7 @@ export class WebhookIntakeService {
     private readonly db: Database,
     private readonly effects: StripeEffects,
     private readonly clock: Clock,
+    @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
@@ -44,6 +45,8 @@ export class WebhookIntakeService {
 
   async receive(raw: Buffer | undefined, signature: string | undefined): Promise<{ received: true; outcome: string; duplicate: boolean }> {
     const event = this.verify(raw, signature);
+    // Network look-ups happen before the transaction, never while it holds locks.
+    const invoiceId = await this.invoiceOfReversal(event);
     return this.db.transaction(async (tx) => {
       const ins = await tx.sql.query(
         `INSERT INTO stripe_events (id, type, created, payload, outcome) VALUES ($1, $2, $3, $4, 'pending') ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -53,14 +56,33 @@ export class WebhookIntakeService {
         const { rows } = await tx.sql.query<{ outcome: string }>(`SELECT outcome FROM stripe_events WHERE id = $1`, [event.id]);
         return { received: true as const, outcome: rows[0]?.outcome ?? 'unknown', duplicate: true };
       }
-      const outcome = await this.apply(tx, event);
+      const outcome = await this.apply(tx, event, invoiceId);
       await tx.sql.query(`UPDATE stripe_events SET outcome = $2 WHERE id = $1`, [event.id, outcome]);
       this.log.info({ stripe_event: event.id, type: event.type, outcome }, 'stripe event applied');
       return { received: true as const, outcome, duplicate: false };
     });
   }
 
-  private async apply(tx: Parameters<StripeEffects['creditPack']>[0], event: Stripe.Event): Promise<EffectResult | 'unhandled'> {
+  /**
+   * Invoice events do not carry their payment intent, so a plan payment is
+   * stored under its invoice; a refund or dispute names only the payment
+   * intent. Stripe's invoice payments tell which invoice it paid.
+   */
+  private async invoiceOfReversal(event: Stripe.Event): Promise<string | null> {
+    if (!this.stripe || (event.type !== 'charge.refunded' && event.type !== 'charge.dispute.created')) return null;
+    const pi = idOf(event.data.object.payment_intent);
+    if (!pi) return null;
+    const known = await this.db.query(`SELECT 1 FROM stripe_payments WHERE payment_intent = $1`, [pi]);
+    if (known.length) return null;
+    const payments = await this.stripe.invoicePayments.list({ payment: { type: 'payment_intent', payment_intent: pi }, limit: 1 });
+    return idOf(payments.data[0]?.invoice ?? null);
+  }
+
+  private async apply(
+    tx: Parameters<StripeEffects['creditPack']>[0],
+    event: Stripe.Event,
+    invoiceId: string | null,
+  ): Promise<EffectResult | 'unhandled'> {
     const at = this.clock.now();
     const eventAt = new Date(event.created * 1000);
     switch (event.type) {
@@ -75,11 +97,11 @@ export class WebhookIntakeService {
         return this.effects.applySubscription(tx, event.data.object, eventAt);
       case 'charge.refunded': {
         const charge = event.data.object;
-        return this.effects.reverse(tx, idOf(charge.payment_intent), { refundedCents: charge.amount_refunded }, at, false);
+        return this.effects.reverse(tx, idOf(charge.payment_intent), { refundedCents: charge.amount_refunded }, at, false, invoiceId);
       }
       case 'charge.dispute.created': {
         const dispute = event.data.object;
-        return this.effects.reverse(tx, idOf(dispute.payment_intent), { disputedCents: dispute.amount }, at, true);
+        return this.effects.reverse(tx, idOf(dispute.payment_intent), { disputedCents: dispute.amount }, at, true, invoiceId);
       }
       default:
         // Stored and acknowledged: Stripe stops retrying, and the payload is there if we ever need it.

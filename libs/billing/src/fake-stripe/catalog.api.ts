@@ -82,7 +82,19 @@ export function catalogRoutes(s: FakeStripeState): Route[] {
     price.lookup_key = key;
   };
   const createPrice: Handler = (form) => {
-    allowOnly(form, ['product', 'product_data', 'unit_amount', 'currency', 'recurring', 'lookup_key', 'transfer_lookup_key', 'metadata', 'nickname', 'active', 'tax_behavior']);
+    allowOnly(form, [
+      'product',
+      'product_data',
+      'unit_amount',
+      'currency',
+      'recurring',
+      'lookup_key',
+      'transfer_lookup_key',
+      'metadata',
+      'nickname',
+      'active',
+      'tax_behavior',
+    ]);
     let product = str(form, 'product');
     const productData = hash(form, 'product_data');
     if (productData) {
@@ -168,19 +180,32 @@ export function catalogRoutes(s: FakeStripeState): Route[] {
 
   return [
     ['POST', /^\/v1\/customers$/, createCustomer],
-    ['GET', /^\/v1\/customers$/, (form) => {
-      allowOnly(form, ['email', 'limit', 'starting_after', 'ending_before', 'created']);
-      const email = str(form, 'email');
-      return s.list(s.customers.values(), form, '/v1/customers', (c) => email === undefined || c.email === email);
-    }],
+    [
+      'GET',
+      /^\/v1\/customers$/,
+      (form) => {
+        allowOnly(form, ['email', 'limit', 'starting_after', 'ending_before', 'created']);
+        const email = str(form, 'email');
+        return s.list(s.customers.values(), form, '/v1/customers', (c) => email === undefined || c.email === email);
+      },
+    ],
     ['GET', /^\/v1\/customers\/([^/]+)$/, retrieve(s.customers, 'customer')],
     ['POST', /^\/v1\/customers\/([^/]+)$/, updateCustomer],
     ['POST', /^\/v1\/products$/, createProduct],
-    ['GET', /^\/v1\/products$/, (form) => {
-      allowOnly(form, ['active', 'ids', 'limit', 'starting_after', 'ending_before', 'created']);
-      const [active, ids] = [bool(form, 'active'), strList(form, 'ids')];
-      return s.list(s.products.values(), form, '/v1/products', (p) => (active === undefined || p.active === active) && (ids.length === 0 || ids.includes(p.id)));
-    }],
+    [
+      'GET',
+      /^\/v1\/products$/,
+      (form) => {
+        allowOnly(form, ['active', 'ids', 'limit', 'starting_after', 'ending_before', 'created']);
+        const [active, ids] = [bool(form, 'active'), strList(form, 'ids')];
+        return s.list(
+          s.products.values(),
+          form,
+          '/v1/products',
+          (p) => (active === undefined || p.active === active) && (ids.length === 0 || ids.includes(p.id)),
+        );
+      },
+    ],
     ['GET', /^\/v1\/products\/([^/]+)$/, retrieve(s.products, 'product')],
     ['POST', /^\/v1\/products\/([^/]+)$/, updateProduct],
     ['POST', /^\/v1\/prices$/, createPrice],

@@ -1,15 +1,6 @@
 import type Stripe from 'stripe';
-import {
-  addMonth,
-  customerObject,
-  disputeObject,
-  eventObject,
-  invoiceObject,
-  invoicePaymentObject,
-  paymentObjects,
-  refundObject,
-  subscriptionObject,
-} from './objects.js';
+import { disputeObject, invoiceObject, invoicePaymentObject, paymentObjects, refundObject, subscriptionObject } from './payment-objects.js';
+import { addMonth, customerObject, eventObject, idOf } from './objects.js';
 import type { FakeStripeState } from './state.js';
 import type { WebhookSender } from './webhooks.js';
 
@@ -62,7 +53,7 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
       periodStart: item.current_period_start,
       periodEnd: item.current_period_end,
     });
-    const customer = typeof sub.customer === 'string' ? sub.customer : sub.customer.id;
+    const customer = idOf(sub.customer);
     const { pi, charge } = paymentObjects(now, {
       amount: invoice.amount_paid,
       currency: invoice.currency,
@@ -82,7 +73,7 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
 
   const chargeOf = (paymentIntentId: string) => {
     const pi = need(s.paymentIntents, paymentIntentId, 'payment intent');
-    const charge = need(s.charges, String(pi.latest_charge), 'charge');
+    const charge = need(s.charges, idOf(pi.latest_charge), 'charge');
     if (charge.status !== 'succeeded') throw new Error(`FakeStripe: charge ${charge.id} is ${charge.status}, not succeeded`);
     return charge;
   };
@@ -108,7 +99,14 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
     });
     s.subscriptions.set(sub.id, sub);
     const invoice = payInvoice(sub, 'subscription_create');
-    Object.assign(session, { status: 'complete', payment_status: 'paid', customer, subscription: sub.id, invoice: invoice.id });
+    Object.assign(session, {
+      status: 'complete',
+      payment_status: 'paid',
+      customer,
+      customer_details: customerDetails(session),
+      subscription: sub.id,
+      invoice: invoice.id,
+    } satisfies Partial<Stripe.Checkout.Session>);
     const order = o.order === 'invoice_first' ? INVOICE_FIRST : Array.isArray(o.order) ? o.order : SUBSCRIPTION_FIRST;
     const built: Partial<Record<Stripe.Event.Type, Stripe.Event>> = {
       'checkout.session.completed': event('checkout.session.completed', session),
@@ -144,16 +142,7 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
         status: 'complete',
         payment_status: o.async ? 'unpaid' : 'paid',
         payment_intent: pi.id,
-        customer_details: {
-          address: null,
-          business_name: null,
-          email: session.customer_email ?? 'buyer@fake.local',
-          individual_name: null,
-          name: null,
-          phone: null,
-          tax_exempt: 'none',
-          tax_ids: [],
-        },
+        customer_details: customerDetails(session),
       } satisfies Partial<Stripe.Checkout.Session>);
       return emit([event('checkout.session.completed', session)], o);
     },
@@ -241,8 +230,22 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
     }
     const pi = need(s.paymentIntents, session.payment_intent, 'payment intent');
     if (pi.status !== 'processing') throw new Error(`FakeStripe: payment ${pi.id} is ${pi.status}, not processing`);
-    return { session, pi, charge: need(s.charges, String(pi.latest_charge), 'charge') };
+    return { session, pi, charge: need(s.charges, idOf(pi.latest_charge), 'charge') };
   }
+}
+
+/** What the buyer typed on the hosted page; the fake has no page, so a fixed address unless the session named one. */
+function customerDetails(session: Stripe.Checkout.Session): Stripe.Checkout.Session.CustomerDetails {
+  return {
+    address: null,
+    business_name: null,
+    email: session.customer_email ?? 'buyer@fake.local',
+    individual_name: null,
+    name: null,
+    phone: null,
+    tax_exempt: 'none',
+    tax_ids: [],
+  };
 }
 
 export type FakeStripeControls = ReturnType<typeof createControls>;

@@ -58,9 +58,16 @@ export function paymentRoutes(s: FakeStripeState): Route[] {
     const piData = hash(form, 'payment_intent_data');
     const subData = hash(form, 'subscription_data');
     // Stripe refuses the other mode's options rather than ignoring them.
-    if (piData && mode !== 'payment') throw new ApiError(400, 'payment_intent_data can only be used in payment mode.', 'payment_intent_data');
-    if (subData && mode !== 'subscription') throw new ApiError(400, 'subscription_data can only be used in subscription mode.', 'subscription_data');
-    if (piData) allowOnly(piData, ['metadata', 'description', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix'], 'payment_intent_data');
+    if (piData && mode !== 'payment')
+      throw new ApiError(400, 'payment_intent_data can only be used in payment mode.', 'payment_intent_data');
+    if (subData && mode !== 'subscription')
+      throw new ApiError(400, 'subscription_data can only be used in subscription mode.', 'subscription_data');
+    if (piData)
+      allowOnly(
+        piData,
+        ['metadata', 'description', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix'],
+        'payment_intent_data',
+      );
     if (subData) allowOnly(subData, ['metadata', 'description'], 'subscription_data');
 
     const now = s.now();
@@ -107,60 +114,100 @@ export function paymentRoutes(s: FakeStripeState): Route[] {
 
   return [
     ['POST', /^\/v1\/checkout\/sessions$/, createSession],
-    ['GET', /^\/v1\/checkout\/sessions$/, (form) => {
-      allowOnly(form, ['status', 'customer', 'payment_intent', 'subscription', ...LIST_PARAMS]);
-      const [status, customer, pi, sub] = ['status', 'customer', 'payment_intent', 'subscription'].map((k) => str(form, k));
-      return s.list(s.sessions.values(), form, '/v1/checkout/sessions', (x) =>
-        eq(status, x.status) && eq(customer, x.customer) && eq(pi, x.payment_intent) && eq(sub, x.subscription),
-      );
-    }],
+    [
+      'GET',
+      /^\/v1\/checkout\/sessions$/,
+      (form) => {
+        allowOnly(form, ['status', 'customer', 'payment_intent', 'subscription', ...LIST_PARAMS]);
+        const [status, customer, pi, sub] = ['status', 'customer', 'payment_intent', 'subscription'].map((k) => str(form, k));
+        return s.list(
+          s.sessions.values(),
+          form,
+          '/v1/checkout/sessions',
+          (x) => eq(status, x.status) && eq(customer, x.customer) && eq(pi, x.payment_intent) && eq(sub, x.subscription),
+        );
+      },
+    ],
     ['GET', /^\/v1\/checkout\/sessions\/([^/]+)$/, retrieve(s.sessions, 'checkout.session')],
-    ['GET', /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/, (form, [id]) => {
-      allowOnly(form, LIST_PARAMS);
-      s.get(s.sessions, id, 'checkout.session');
-      return s.expand(s.get(s.sessions, id, 'checkout.session'), ['line_items']).line_items;
-    }],
-    ['GET', /^\/v1\/invoices$/, (form) => {
-      allowOnly(form, ['status', 'customer', 'subscription', 'collection_method', ...LIST_PARAMS]);
-      const [status, customer, sub] = ['status', 'customer', 'subscription'].map((k) => str(form, k));
-      return s.list(s.invoices.values(), form, '/v1/invoices', (x) =>
-        eq(status, x.status) && eq(customer, x.customer) && eq(sub, x.parent?.subscription_details?.subscription),
-      );
-    }],
+    [
+      'GET',
+      /^\/v1\/checkout\/sessions\/([^/]+)\/line_items$/,
+      (form, [id]) => {
+        allowOnly(form, LIST_PARAMS);
+        return s.expand(s.get(s.sessions, id, 'checkout.session'), ['line_items']).line_items;
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/invoices$/,
+      (form) => {
+        allowOnly(form, ['status', 'customer', 'subscription', 'collection_method', ...LIST_PARAMS]);
+        const [status, customer, sub] = ['status', 'customer', 'subscription'].map((k) => str(form, k));
+        return s.list(
+          s.invoices.values(),
+          form,
+          '/v1/invoices',
+          (x) => eq(status, x.status) && eq(customer, x.customer) && eq(sub, x.parent?.subscription_details?.subscription),
+        );
+      },
+    ],
     ['GET', /^\/v1\/invoices\/([^/]+)$/, retrieve(s.invoices, 'invoice')],
-    ['GET', /^\/v1\/invoice_payments$/, (form) => {
-      allowOnly(form, ['invoice', 'payment', 'status', ...LIST_PARAMS]);
-      const payment = hash(form, 'payment');
-      const [invoice, status] = [str(form, 'invoice'), str(form, 'status')];
-      const pi = payment && str(payment, 'payment_intent', { prefix: 'payment' });
-      return s.list(s.invoicePayments.values(), form, '/v1/invoice_payments', (x) =>
-        eq(invoice, x.invoice) && eq(status, x.status) && eq(pi, x.payment.payment_intent),
-      );
-    }],
-    ['GET', /^\/v1\/subscriptions$/, (form) => {
-      allowOnly(form, ['customer', 'price', 'status', ...LIST_PARAMS]);
-      const [customer, price, status] = [str(form, 'customer'), str(form, 'price'), str(form, 'status')];
-      // Like Stripe, a list without a status leaves out canceled subscriptions.
-      const statusOk = (x: Stripe.Subscription) => (status === 'all' ? true : status === undefined ? x.status !== 'canceled' : x.status === status);
-      return s.list(s.subscriptions.values(), form, '/v1/subscriptions', (x) =>
-        statusOk(x) && eq(customer, x.customer) && (price === undefined || x.items.data.some((i) => i.price.id === price)),
-      );
-    }],
+    [
+      'GET',
+      /^\/v1\/invoice_payments$/,
+      (form) => {
+        allowOnly(form, ['invoice', 'payment', 'status', ...LIST_PARAMS]);
+        const payment = hash(form, 'payment');
+        const [invoice, status] = [str(form, 'invoice'), str(form, 'status')];
+        const pi = payment && str(payment, 'payment_intent', { prefix: 'payment' });
+        return s.list(
+          s.invoicePayments.values(),
+          form,
+          '/v1/invoice_payments',
+          (x) => eq(invoice, x.invoice) && eq(status, x.status) && eq(pi, x.payment.payment_intent),
+        );
+      },
+    ],
+    [
+      'GET',
+      /^\/v1\/subscriptions$/,
+      (form) => {
+        allowOnly(form, ['customer', 'price', 'status', ...LIST_PARAMS]);
+        const [customer, price, status] = [str(form, 'customer'), str(form, 'price'), str(form, 'status')];
+        // Like Stripe, a list without a status leaves out canceled subscriptions.
+        const statusOk = (x: Stripe.Subscription) =>
+          status === 'all' ? true : status === undefined ? x.status !== 'canceled' : x.status === status;
+        return s.list(
+          s.subscriptions.values(),
+          form,
+          '/v1/subscriptions',
+          (x) => statusOk(x) && eq(customer, x.customer) && (price === undefined || x.items.data.some((i) => i.price.id === price)),
+        );
+      },
+    ],
     ['GET', /^\/v1\/subscriptions\/([^/]+)$/, retrieve(s.subscriptions, 'subscription')],
     ['GET', /^\/v1\/payment_intents\/([^/]+)$/, retrieve(s.paymentIntents, 'payment_intent')],
-    ['GET', /^\/v1\/charges$/, (form) => {
-      allowOnly(form, ['customer', 'payment_intent', ...LIST_PARAMS]);
-      const [customer, pi] = [str(form, 'customer'), str(form, 'payment_intent')];
-      return s.list(s.charges.values(), form, '/v1/charges', (x) => eq(customer, x.customer) && eq(pi, x.payment_intent));
-    }],
+    [
+      'GET',
+      /^\/v1\/charges$/,
+      (form) => {
+        allowOnly(form, ['customer', 'payment_intent', ...LIST_PARAMS]);
+        const [customer, pi] = [str(form, 'customer'), str(form, 'payment_intent')];
+        return s.list(s.charges.values(), form, '/v1/charges', (x) => eq(customer, x.customer) && eq(pi, x.payment_intent));
+      },
+    ],
     ['GET', /^\/v1\/charges\/([^/]+)$/, retrieve(s.charges, 'charge')],
     ['GET', /^\/v1\/disputes\/([^/]+)$/, retrieve(s.disputes, 'dispute')],
-    ['GET', /^\/v1\/events\/([^/]+)$/, (form, [id]) => {
-      allowOnly(form, []);
-      const event = s.events.find((e) => e.id === id);
-      if (!event) throw new ApiError(404, `No such event: '${id}'`, 'id', 'resource_missing');
-      return event;
-    }],
+    [
+      'GET',
+      /^\/v1\/events\/([^/]+)$/,
+      (form, [id]) => {
+        allowOnly(form, []);
+        const event = s.events.find((e) => e.id === id);
+        if (!event) throw new ApiError(404, `No such event: '${id}'`, 'id', 'resource_missing');
+        return event;
+      },
+    ],
   ];
 }
 
@@ -181,9 +228,14 @@ function lineItems(s: FakeStripeState, form: FormRecord, mode: 'payment' | 'subs
     if (!price.active) throw new ApiError(400, `The price specified (${priceId}) is inactive.`, `${prefix}[price]`);
     return { price, quantity: int(li, 'quantity', { min: 1, prefix }) ?? 1 };
   });
-  if (new Set(items.map((i) => i.price.currency)).size > 1) throw new ApiError(400, 'All line items must share one currency.', 'line_items');
+  if (new Set(items.map((i) => i.price.currency)).size > 1)
+    throw new ApiError(400, 'All line items must share one currency.', 'line_items');
   if (mode === 'payment' && items.some((i) => i.price.type === 'recurring')) {
-    throw new ApiError(400, 'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.', 'line_items');
+    throw new ApiError(
+      400,
+      'You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use only one-time prices.',
+      'line_items',
+    );
   }
   if (mode === 'subscription' && (items.length !== 1 || items[0].price.type !== 'recurring')) {
     throw new ApiError(400, 'The fake Stripe supports subscription mode with exactly one recurring price.', 'line_items');

@@ -25,11 +25,14 @@ export class WebhookSender {
   constructor(
     public url: string | undefined,
     private readonly secret: string,
-    private readonly nowSeconds: () => number,
   ) {}
 
+  /**
+   * Signed at the wall clock, not the fake's clock: the receiver checks `t` against its own
+   * Date.now() (constructEvent's 300 s tolerance), whatever time the test gives the objects.
+   */
   signedHeader(payload: string, o: { secret?: string; timestamp?: number } = {}): string {
-    return signHeader(payload, o.secret ?? this.secret, o.timestamp ?? this.nowSeconds());
+    return signHeader(payload, o.secret ?? this.secret, o.timestamp ?? Math.floor(Date.now() / 1000));
   }
 
   /** POSTs one event; the HTTP status, or 0 when the endpoint could not be reached (refused, reset, 30 s timeout). */

@@ -119,6 +119,22 @@ describe('Stripe purchases: checkout, signed webhooks, exactly-once credits', ()
     expect(await balance(t, 'forger')).toEqual({ available: '15.000', held: '0.000' });
   });
 
+  it('ledger verify checks that every applied Stripe payment is credited once', async () => {
+    expect((await t.verify()).ok).toBe(true);
+    const { rows } = await db.query(`SELECT * FROM stripe_payments LIMIT 1`);
+    await db.query(`DELETE FROM stripe_payments WHERE payment_intent = $1`, [rows[0].payment_intent]);
+    const broken = await t.verify();
+    expect(broken.ok).toBe(false);
+    expect(broken.violations.map((v) => v.invariant)).toContain('5. every Stripe payment is credited exactly once');
+    const r = rows[0];
+    await db.query(
+      `INSERT INTO stripe_payments (payment_intent, wallet_id, bucket_id, kind, source_id, amount_cents, refunded_cents, disputed_cents, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [r.payment_intent, r.wallet_id, r.bucket_id, r.kind, r.source_id, r.amount_cents, r.refunded_cents, r.disputed_cents, r.created_at],
+    );
+    expect((await t.verify()).ok).toBe(true);
+  });
+
   it('stores and acknowledges an event type it does not handle', async () => {
     const event = stripe.buildEvent('customer.updated', { id: 'cus_unknown', object: 'customer' });
     expect(await stripe.deliver(event)).toBe(200);

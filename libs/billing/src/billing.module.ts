@@ -6,6 +6,7 @@ import { BillingService, CATALOG } from './billing.service.js';
 import { parseCatalog } from './catalog.js';
 import { ReconcileProcessor, BILLING_QUEUE } from './reconcile.processor.js';
 import { ReconcileService } from './reconcile.service.js';
+import { StripePaymentsCheck } from './payments-check.js';
 import { StripeEffects } from './stripe-effects.js';
 import { createStripe, STRIPE } from './stripe.client.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
@@ -21,6 +22,7 @@ import { WebhookIntakeService } from './webhook-intake.service.js';
     StripeEffects,
     WebhookIntakeService,
     ReconcileService,
+    StripePaymentsCheck,
   ],
   exports: [BillingService, ReconcileService, WebhookIntakeService, BullModule],
 })

@@ -10,6 +10,7 @@ import { dataSourceOptions } from './data-source.js';
 import { Database } from './database.js';
 import { ApiKey } from './entities/api-key.entity.js';
 import { IdempotencyService } from './idempotency.service.js';
+import { LedgerCheckRegistry } from './ledger-checks.js';
 import { QueueErrorLogger } from './queue-errors.js';
 import { APP_CONFIG, LOGGER } from './tokens.js';
 
@@ -50,8 +51,9 @@ export class CommonModule {
         ApiKeyService,
         IdempotencyService,
         QueueErrorLogger,
+        LedgerCheckRegistry,
       ],
-      exports: [APP_CONFIG, LOGGER, Clock, Database, ApiKeyService, IdempotencyService, TypeOrmModule, BullModule],
+      exports: [LedgerCheckRegistry, APP_CONFIG, LOGGER, Clock, Database, ApiKeyService, IdempotencyService, TypeOrmModule, BullModule],
     };
   }
 }

@@ -20,3 +20,4 @@ export * from './tokens.js';
 export * from './validation.js';
 export * from './validators.js';
 export * from './runtime.js';
+export * from './ledger-checks.js';

@@ -1,4 +1,4 @@
-import { Database } from '@app/common';
+import { Database, LedgerCheckRegistry } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { SYSTEM } from './journal.js';
 
@@ -19,7 +19,10 @@ const LIMIT = 50;
 /** Checks every invariant of spec section 4 against the whole ledger. */
 @Injectable()
 export class VerifyService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly extra: LedgerCheckRegistry,
+  ) {}
 
   async verify(): Promise<VerifyReport> {
     const violations: Violation[] = [];
@@ -111,6 +114,8 @@ export class VerifyService {
       ),
       (r) => `${String(r.grant_key)} is credited ${String(r.n)} times`,
     );
+
+    violations.push(...(await this.extra.run(this.db)));
 
     const [counts] = await q(`SELECT (SELECT count(*) FROM transfers)::int AS transfers, (SELECT count(*) FROM entries)::int AS entries,
       (SELECT count(*) FROM buckets)::int AS buckets, (SELECT count(*) FROM reservations)::int AS reservations, (SELECT count(*) FROM wallets)::int AS wallets`);

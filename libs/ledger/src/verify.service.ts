@@ -108,7 +108,7 @@ export class VerifyService {
         `reservation ${String(r.id)} (${String(r.status)}): reserved ${String(r.reserved)}, settled ${String(r.settled)}, released ${String(r.released)}`,
     );
     add(
-      '5. every external payment is credited once',
+      '5. no credit key (week, payment, invoice) is credited twice',
       await q(
         `SELECT grant_key, count(*)::int AS n FROM buckets WHERE grant_key IS NOT NULL GROUP BY grant_key HAVING count(*) > 1 LIMIT ${LIMIT}`,
       ),

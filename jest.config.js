@@ -2,7 +2,7 @@
 // compiles TypeScript with the project's .swcrc (decorator metadata included).
 const transform = { '^.+\\.ts$': ['@swc/jest'] };
 const moduleNameMapper = {
-  '^@app/(common|ledger|pricing|generation|billing)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@app/(common|ledger|pricing|generation|billing|admin)$': '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 const shared = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform, moduleNameMapper };

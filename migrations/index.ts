@@ -2,6 +2,7 @@ import { CreateLedger1764100000000 } from './1764100000000-CreateLedger.js';
 import { CreatePrices1764100001000 } from './1764100001000-CreatePrices.js';
 import { CreateGenerations1764200000000 } from './1764200000000-CreateGenerations.js';
 import { CreateBilling1764300000000 } from './1764300000000-CreateBilling.js';
+import { CreateAuditLog1764400000000 } from './1764400000000-CreateAuditLog.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreatePrices1764100001000,
   CreateGenerations1764200000000,
   CreateBilling1764300000000,
+  CreateAuditLog1764400000000,
 ];

@@ -1,4 +1,5 @@
 import { ApiKeyGuard, AppConfig, CommonModule } from '@app/common';
+import { AdminModule } from '@app/admin';
 import { BillingModule, BillingWorkerModule } from '@app/billing';
 import { GenerationModule, GenerationWorkerModule } from '@app/generation';
 import { LedgerModule, LedgerWorkerModule } from '@app/ledger';
@@ -19,6 +20,7 @@ export class ApiModule {
         LedgerModule,
         GenerationModule,
         BillingModule,
+        AdminModule,
         ...(config.RUN_WORKER ? [LedgerWorkerModule, GenerationWorkerModule, BillingWorkerModule] : []),
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],

@@ -1,4 +1,4 @@
-import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiKeyService, Principal } from './api-key.service.js';
@@ -37,3 +37,10 @@ export class ApiKeyGuard implements CanActivate {
     return true;
   }
 }
+
+/** The authenticated key of the request (its name is the audit log's actor). */
+export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
+  const principal = ctx.switchToHttp().getRequest<AuthedRequest>().principal;
+  if (!principal) throw Errors.unauthorized();
+  return principal;
+});

@@ -121,6 +121,28 @@ export class WalletService {
     };
   }
 
+  /** The wallet's pending holds, oldest first (the admin view). */
+  async pendingReservations(ownerId: string) {
+    const rows = await this.db.query<{
+      id: string;
+      status: string;
+      reserved: string;
+      expires_at: Date;
+      created_at: Date;
+      ref: string | null;
+    }>(
+      `SELECT r.id, r.status, r.reserved::text, r.expires_at, r.created_at, r.ref FROM reservations r JOIN wallets w ON w.id = r.wallet_id
+       WHERE w.owner_id = $1 AND r.status = 'pending' ORDER BY r.created_at LIMIT 200`,
+      [ownerId],
+    );
+    return rows.map((r) => ({
+      ...r,
+      reserved: formatTokens(BigInt(r.reserved)),
+      expires_at: r.expires_at.toISOString(),
+      created_at: r.created_at.toISOString(),
+    }));
+  }
+
   /** Newest first; `amount` is the change of the wallet's available balance. */
   async transactions(ownerId: string, limit = 20, cursor?: string): Promise<{ data: TransactionView[]; next_cursor: string | null }> {
     assertOwnerId(ownerId);

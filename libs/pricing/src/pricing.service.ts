@@ -1,4 +1,4 @@
-import { Clock, Database, Errors, formatTokens, formatUsd, PriceQuoter, Quote } from '@app/common';
+import { Clock, Database, Errors, formatTokens, formatUsd, PriceQuoter, Quote, Tx } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import { priceOf, PriceVersion, versionAt } from './price-math.js';
 
@@ -82,6 +82,39 @@ export class PricingService implements PriceQuoter {
     const byVariant = new Map<string, PriceVersion[]>();
     for (const v of await this.versions()) byVariant.set(v.variant, [...(byVariant.get(v.variant) ?? []), v]);
     return [...byVariant.values()].map((vs) => versionAt(vs, at)).filter((v): v is PriceVersion => v !== null && v.active);
+  }
+
+  /**
+   * A new version of a variant's price (admin): the same model, unit and
+   * description, effective from `effectiveAt`. Reservations keep the version
+   * they were priced at. The variant's rows are locked so two changes at once
+   * get distinct version numbers.
+   */
+  async newVersion(tx: Tx, variant: string, change: { tokens: bigint; active?: boolean; effectiveAt: Date }): Promise<PriceVersion> {
+    const { rows } = await tx.sql.query<PriceRow>(
+      `SELECT id::text, variant, model, unit, tokens::text, version, active, is_default, effective_at, description
+       FROM prices WHERE variant = $1 ORDER BY version DESC FOR UPDATE`,
+      [variant],
+    );
+    const latest = rows[0];
+    if (!latest) throw Errors.notFound('variant_not_found', `No variant ${variant}`);
+    const ins = await tx.sql.query<PriceRow>(
+      `INSERT INTO prices (variant, model, unit, tokens, version, active, is_default, effective_at, description)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       RETURNING id::text, variant, model, unit, tokens::text, version, active, is_default, effective_at, description`,
+      [
+        variant,
+        latest.model,
+        latest.unit,
+        change.tokens.toString(),
+        latest.version + 1,
+        change.active ?? latest.active,
+        latest.is_default,
+        change.effectiveAt,
+        latest.description,
+      ],
+    );
+    return toVersion(ins.rows[0]);
   }
 
   async quote(variant: string, quantity: number, at: Date): Promise<Quote> {

@@ -1,0 +1,14 @@
+import { LedgerModule } from '@app/ledger';
+import { Module } from '@nestjs/common';
+import { AdminController, StatementController } from './admin.controller.js';
+import { AdminService } from './admin.service.js';
+import { AuditService } from './audit.service.js';
+import { ReportsService } from './reports.service.js';
+
+/** Support and finance: admin actions, the audit log, reports, the dashboard page. */
+@Module({
+  imports: [LedgerModule],
+  controllers: [AdminController, StatementController],
+  providers: [AdminService, AuditService, ReportsService],
+})
+export class AdminModule {}

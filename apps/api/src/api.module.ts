@@ -1,4 +1,4 @@
-import { ApiKeyGuard, AppConfig, CommonModule } from '@app/common';
+import { ApiKeyGuard, AppConfig, CommonModule, OpsController } from '@app/common';
 import { AdminModule } from '@app/admin';
 import { BillingModule, BillingWorkerModule } from '@app/billing';
 import { GenerationModule, GenerationWorkerModule } from '@app/generation';
@@ -23,6 +23,7 @@ export class ApiModule {
         AdminModule,
         ...(config.RUN_WORKER ? [LedgerWorkerModule, GenerationWorkerModule, BillingWorkerModule] : []),
       ],
+      controllers: [OpsController],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],
     };
   }

@@ -1,5 +1,13 @@
 import 'reflect-metadata';
-import { AppConfig, createValidationPipe, PinoNestLogger, ProblemFilter, rejectExponentNumbers } from '@app/common';
+import {
+  AppConfig,
+  createValidationPipe,
+  httpDuration,
+  httpRequests,
+  PinoNestLogger,
+  ProblemFilter,
+  rejectExponentNumbers,
+} from '@app/common';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import express from 'express';
@@ -37,6 +45,16 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   // Stripe signs the exact bytes it sent: its webhook gets the raw body, never parsed JSON.
   app.use('/v1/stripe/webhook', express.raw({ type: () => true, limit: '1mb' }));
   app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'], verify: rejectExponentNumbers }));
+  // Counted by route pattern (not raw URL), so ids do not explode the label space.
+  app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
+    const end = httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : 'unmatched';
+      end({ method: req.method, route });
+      httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
   // Generated images: unguessable names (128-bit generation ids), served without a key.
   app.use(FILES_ROUTE, express.static(resolve(config.STORAGE_DIR), { index: false, fallthrough: false, maxAge: '1d' }));
   app.useGlobalPipes(createValidationPipe());

@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { ApiKeyService } from './api-key.service.js';
@@ -39,6 +40,7 @@ export class CommonModule {
       module: CommonModule,
       imports: [
         DiscoveryModule,
+        TerminusModule,
         TypeOrmModule.forRoot({ ...dataSourceOptions(url, config.DB_POOL_SIZE), autoLoadEntities: true }),
         TypeOrmModule.forFeature([ApiKey]),
         BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: config.QUEUE_PREFIX }),
@@ -53,7 +55,19 @@ export class CommonModule {
         QueueErrorLogger,
         LedgerCheckRegistry,
       ],
-      exports: [LedgerCheckRegistry, APP_CONFIG, LOGGER, Clock, Database, ApiKeyService, IdempotencyService, TypeOrmModule, BullModule],
+      exports: [
+        TerminusModule,
+        DiscoveryModule,
+        LedgerCheckRegistry,
+        APP_CONFIG,
+        LOGGER,
+        Clock,
+        Database,
+        ApiKeyService,
+        IdempotencyService,
+        TypeOrmModule,
+        BullModule,
+      ],
     };
   }
 }

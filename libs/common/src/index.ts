@@ -21,3 +21,5 @@ export * from './validation.js';
 export * from './validators.js';
 export * from './runtime.js';
 export * from './ledger-checks.js';
+export * from './metrics.js';
+export * from './ops.controller.js';

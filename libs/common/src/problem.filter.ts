@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, FieldError } from './errors.js';
+import { ledgerOperations } from './metrics.js';
 
 export interface Problem {
   type: string;
@@ -71,6 +72,7 @@ export class ProblemFilter implements ExceptionFilter {
     // Nest wraps body-parser errors in an HttpException and keeps the original as its cause.
     else if (exception instanceof HttpException) err = fromBodyParser(exception.cause) ?? fromHttpException(exception);
     else err = fromBodyParser(exception) ?? new DomainError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred');
+    ledgerOperations.inc({ type: 'request', outcome: err.code });
     if (err.status >= 500) {
       const e = exception as Error;
       this.logger.error(`${req?.method} ${req?.url} request ${typeof req?.id === 'string' ? req.id : '-'}: ${e?.message}`, e?.stack);

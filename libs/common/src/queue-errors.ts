@@ -1,6 +1,7 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { queueJobs } from './metrics.js';
 import { LOGGER } from './tokens.js';
 
 /** One line per queue per this many ms while Redis is unreachable: its client retries every few ms. */
@@ -12,7 +13,7 @@ const THROTTLE_MS = 10_000;
  * throttled, so a Redis outage reads as a handful of warnings.
  */
 @Injectable()
-export class QueueErrorLogger implements OnModuleInit {
+export class QueueErrorLogger implements OnModuleInit, OnApplicationBootstrap {
   constructor(
     private readonly discovery: DiscoveryService,
     @Inject(LOGGER) private readonly log: Logger,
@@ -31,6 +32,17 @@ export class QueueErrorLogger implements OnModuleInit {
         last = now;
         this.log.warn({ queue: emitter.name, err: e.message }, 'queue connection error');
       });
+    }
+  }
+
+  /** After @nestjs/bullmq has started the workers (its module init): count finished jobs per queue. */
+  onApplicationBootstrap(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const worker = (wrapper.instance as { worker?: { name?: string; on?: unknown } } | undefined)?.worker;
+      if (!worker || typeof worker.on !== 'function' || typeof worker.name !== 'string') continue;
+      const w = worker as { name: string; on(event: 'completed' | 'failed', fn: () => void): void };
+      w.on('completed', () => queueJobs.inc({ queue: w.name, outcome: 'completed' }));
+      w.on('failed', () => queueJobs.inc({ queue: w.name, outcome: 'failed' }));
     }
   }
 }

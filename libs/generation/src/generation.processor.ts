@@ -1,4 +1,4 @@
-import { APP_CONFIG, AppConfig, Database, LOGGER } from '@app/common';
+import { APP_CONFIG, AppConfig, Database, LOGGER, providerRequests } from '@app/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
@@ -69,6 +69,7 @@ export class GenerationProcessor extends WorkerHost {
           baseDelayMs: this.config.GENERATION_RETRY_BASE_MS,
         },
       );
+      providerRequests.observe({ provider: route.provider, outcome: 'ok' }, (Date.now() - started) / 1000);
       const images = result.images.slice(0, g.n);
       const stored = images.length ? await this.storage.save(id, images) : [];
       this.log.info({ generation: id, delivered: images.length, attempts, provider_ms: Date.now() - started }, 'generation delivered');
@@ -81,6 +82,7 @@ export class GenerationProcessor extends WorkerHost {
       return { delivered: images.length, attempts };
     } catch (e) {
       if (!(e instanceof ProviderError)) throw e;
+      providerRequests.observe({ provider: route.provider, outcome: e.kind }, (Date.now() - started) / 1000);
       this.log.warn({ generation: id, kind: e.kind, status: e.status }, 'generation failed at the provider');
       await this.finisher.finish(id, { error: { code: e.kind, message: e.message } });
       return { failed: e.kind };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '@app/common';
+import { ledgerOperations, type Sql } from '@app/common';
 
 /** System accounts (seeded by the CreateLedger migration). Never locked, never balance-updated. */
 export const SYSTEM = {
@@ -80,6 +80,7 @@ export async function postTransfer(sql: Sql, draft: TransferDraft): Promise<stri
       legs.map((l) => l.amount.toString()),
     ],
   );
+  ledgerOperations.inc({ type: draft.kind, outcome: 'ok' });
   if (Number(rows[0]?.updated) !== buckets.size) {
     throw new Error(`transfer ${id} names ${buckets.size} buckets but ${rows[0]?.updated} exist`);
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Sql } from '@app/common';
+import { reservationAge, type Sql } from '@app/common';
 import { postTransfer, SYSTEM } from './journal.js';
 import type { BucketSource, Funding, SpendableBucket } from './spending.js';
 import { isoWeek, nextWeekStart } from './weeks.js';
@@ -246,5 +246,6 @@ export async function finish(
     [r.id, status, charge.toString(), (reserved - charge).toString(), at],
   );
   if (!rows[0]) throw new Error(`reservation ${r.id} was finished concurrently despite the wallet lock`);
+  reservationAge.observe({ status }, (at.getTime() - r.created_at.getTime()) / 1000);
   return rows[0];
 }

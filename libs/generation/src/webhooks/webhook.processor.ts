@@ -1,4 +1,4 @@
-import { APP_CONFIG, AppConfig, Database, LOGGER } from '@app/common';
+import { APP_CONFIG, AppConfig, Database, LOGGER, webhookDeliveries } from '@app/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
@@ -113,6 +113,9 @@ export class WebhookProcessor extends WorkerHost {
   }
 
   private async record(d: WebhookJobData, attempt: number, r: AttemptRecord): Promise<void> {
+    webhookDeliveries.inc({
+      outcome: r.status !== null && r.status >= 200 && r.status < 300 ? 'delivered' : r.error?.startsWith('refused') ? 'refused' : 'failed',
+    });
     await this.db.query(
       `INSERT INTO webhook_deliveries (event_id, event_type, url, attempt, status_code, error, duration_ms)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,

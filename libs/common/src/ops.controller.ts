@@ -1,0 +1,109 @@
+import { Controller, Get, Inject, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import type { Response } from 'express';
+import { Redis } from 'ioredis';
+import { Gauge } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { RequireScope } from './api-key.guard.js';
+import type { AppConfig } from './config.js';
+import { migrationsApplied } from './data-source.js';
+import { metricsRegistry } from './metrics.js';
+import { APP_CONFIG } from './tokens.js';
+
+interface QueueLike {
+  name: string;
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+}
+
+/** Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no API key. */
+@Controller()
+@RequireScope('public')
+export class OpsController implements OnModuleInit, OnModuleDestroy {
+  private redis!: Redis;
+  private queues: QueueLike[] = [];
+
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly dataSource: DataSource,
+    private readonly discovery: DiscoveryService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    // Its own connection, failing fast: readiness must say "down", not wait for Redis to return.
+    this.redis = new Redis(this.config.REDIS_URL, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+    });
+    this.redis.on('error', () => undefined);
+    this.redis.connect().catch(() => undefined);
+    this.queues = this.discovery
+      .getProviders()
+      .map((w) => w.instance as unknown)
+      .filter((q): q is QueueLike => !!q && (q as { constructor?: { name?: string } }).constructor?.name === 'Queue');
+    const queues = this.queues;
+    const depth = new Gauge({
+      name: 'queue_jobs_waiting',
+      help: 'Jobs per queue and state (waiting, active, delayed, failed)',
+      labelNames: ['queue', 'state'] as const,
+      registers: [metricsRegistry],
+      async collect() {
+        for (const q of queues) {
+          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => null);
+          for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
+        }
+      },
+    });
+    void depth;
+  }
+
+  onModuleDestroy(): void {
+    metricsRegistry.removeSingleMetric('queue_jobs_waiting');
+    this.redis.disconnect();
+  }
+
+  @Get('health/live')
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('health/ready')
+  async ready(@Res({ passthrough: true }) res: Response) {
+    try {
+      return await this.health.check([
+        () => this.db.pingCheck('database', { timeout: 1_500 }),
+        async () => {
+          const s = this.indicators.check('redis');
+          try {
+            await this.redis.ping();
+            return s.up();
+          } catch (e) {
+            return s.down({ message: (e as Error).message });
+          }
+        },
+        async () => {
+          const s = this.indicators.check('migrations');
+          return (await migrationsApplied(this.dataSource)) ? s.up() : s.down({ message: 'pending migrations' });
+        },
+      ]);
+    } catch (e) {
+      // Terminus's own report (which check is down and why), not a generic problem document.
+      if (e instanceof ServiceUnavailableException) {
+        res.status(503);
+        return e.getResponse();
+      }
+      throw e;
+    }
+  }
+
+  @Get('metrics')
+  async metrics(@Res() res: Response) {
+    res.setHeader('Content-Type', metricsRegistry.contentType);
+    res.send(await metricsRegistry.metrics());
+  }
+}

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { ApiKeyService, Principal } from './api-key.service.js';
 import type { Scope } from './entities/api-key.entity.js';
 import { Errors } from './errors.js';
+import { RateLimiter } from './rate-limit.js';
 
 const SCOPE_KEY = 'tw:scope';
 /** The scope a route needs; `admin` keys may also call `gateway` routes. */
@@ -16,6 +17,7 @@ export class ApiKeyGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: ApiKeyService,
+    private readonly limiter: RateLimiter,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -33,6 +35,7 @@ export class ApiKeyGuard implements CanActivate {
     if (scope === 'admin' && principal.scope !== 'admin') {
       throw Errors.forbidden(`This route needs an API key with scope admin; the key "${principal.name}" has scope ${principal.scope}`);
     }
+    await this.limiter.check(principal.id);
     req.principal = principal;
     return true;
   }

@@ -13,6 +13,7 @@ import { ApiKey } from './entities/api-key.entity.js';
 import { IdempotencyService } from './idempotency.service.js';
 import { LedgerCheckRegistry } from './ledger-checks.js';
 import { QueueErrorLogger } from './queue-errors.js';
+import { RateLimiter } from './rate-limit.js';
 import { APP_CONFIG, LOGGER } from './tokens.js';
 
 function redisConnection(url: string) {
@@ -54,11 +55,13 @@ export class CommonModule {
         IdempotencyService,
         QueueErrorLogger,
         LedgerCheckRegistry,
+        RateLimiter,
       ],
       exports: [
         TerminusModule,
         DiscoveryModule,
         LedgerCheckRegistry,
+        RateLimiter,
         APP_CONFIG,
         LOGGER,
         Clock,

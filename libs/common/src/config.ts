@@ -123,6 +123,12 @@ export class AppConfig {
   @Max(3_600_000)
   WEBHOOK_BACKOFF_BASE_MS = 2_000;
 
+  /** Requests per minute per API key, across all instances (Redis); 0 turns the limit off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  RATE_LIMIT_PER_MINUTE = 60_000;
+
   /** Where generated images are written; the API serves them under /files. */
   @IsString()
   STORAGE_DIR = '.data/images';

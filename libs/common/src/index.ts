@@ -23,3 +23,4 @@ export * from './runtime.js';
 export * from './ledger-checks.js';
 export * from './metrics.js';
 export * from './ops.controller.js';
+export * from './rate-limit.js';

@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * The service's Prometheus metrics, in one registry. Plain module-level
@@ -58,4 +58,25 @@ export const webhookDeliveries = new Counter({
   help: 'Outgoing webhook delivery attempts by outcome (delivered, failed, refused)',
   labelNames: ['outcome'] as const,
   registers: [metricsRegistry],
+});
+
+export interface CountableQueue {
+  name: string;
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+}
+
+/** The queues each running app registers (one per process normally; several in tests). */
+export const countedQueues = new Set<CountableQueue>();
+
+export const queueDepth = new Gauge({
+  name: 'queue_jobs_waiting',
+  help: 'Jobs per queue and state (waiting, active, delayed, failed), read from Redis at scrape time',
+  labelNames: ['queue', 'state'] as const,
+  registers: [metricsRegistry],
+  async collect() {
+    for (const q of countedQueues) {
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => null);
+      for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
+    }
+  },
 });

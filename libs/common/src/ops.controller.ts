@@ -3,25 +3,19 @@ import { DiscoveryService } from '@nestjs/core';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Redis } from 'ioredis';
-import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { RequireScope } from './api-key.guard.js';
 import type { AppConfig } from './config.js';
 import { migrationsApplied } from './data-source.js';
-import { metricsRegistry } from './metrics.js';
+import { CountableQueue, countedQueues, metricsRegistry } from './metrics.js';
 import { APP_CONFIG } from './tokens.js';
-
-interface QueueLike {
-  name: string;
-  getJobCounts(...types: string[]): Promise<Record<string, number>>;
-}
 
 /** Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no API key. */
 @Controller()
 @RequireScope('public')
 export class OpsController implements OnModuleInit, OnModuleDestroy {
   private redis!: Redis;
-  private queues: QueueLike[] = [];
+  private queues: CountableQueue[] = [];
 
   constructor(
     private readonly health: HealthCheckService,
@@ -45,25 +39,12 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
     this.queues = this.discovery
       .getProviders()
       .map((w) => w.instance as unknown)
-      .filter((q): q is QueueLike => !!q && (q as { constructor?: { name?: string } }).constructor?.name === 'Queue');
-    const queues = this.queues;
-    const depth = new Gauge({
-      name: 'queue_jobs_waiting',
-      help: 'Jobs per queue and state (waiting, active, delayed, failed)',
-      labelNames: ['queue', 'state'] as const,
-      registers: [metricsRegistry],
-      async collect() {
-        for (const q of queues) {
-          const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed').catch(() => null);
-          for (const [state, n] of Object.entries(counts ?? {})) this.set({ queue: q.name, state }, n);
-        }
-      },
-    });
-    void depth;
+      .filter((q): q is CountableQueue => !!q && (q as { constructor?: { name?: string } }).constructor?.name === 'Queue');
+    for (const q of this.queues) countedQueues.add(q);
   }
 
   onModuleDestroy(): void {
-    metricsRegistry.removeSingleMetric('queue_jobs_waiting');
+    for (const q of this.queues) countedQueues.delete(q);
     this.redis.disconnect();
   }
 

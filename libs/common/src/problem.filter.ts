@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, FieldError } from './errors.js';
 import { ledgerOperations } from './metrics.js';
+import { RateLimited } from './rate-limit.js';
 
 export interface Problem {
   type: string;
@@ -78,6 +79,7 @@ export class ProblemFilter implements ExceptionFilter {
       this.logger.error(`${req?.method} ${req?.url} request ${typeof req?.id === 'string' ? req.id : '-'}: ${e?.message}`, e?.stack);
     }
     if (res.headersSent) return;
+    if (err instanceof RateLimited) res.setHeader('Retry-After', String(err.retryAfterS));
     res
       .status(err.status)
       .type(PROBLEM_CONTENT_TYPE)

@@ -94,6 +94,7 @@ const METRICS = [
   ['postProvider', 'provider response out -> finished_at'],
   ['overhead', 'BILLING OVERHEAD: finished_at - enqueued_at - provider'],
   ['overheadNoQueue', '  same without the queue wait'],
+  ['overheadCommit', '  same up to the COMMIT of the settlement'],
   ['settle', 'finisher tx: finish() called -> committed'],
   ['commitLag', 'finished_at -> finish() committed'],
   ['e2e', 'client: POST sent -> seen finished'],
@@ -408,6 +409,9 @@ async function waitRunIdle(url: string, like: string, log: (line: string) => voi
 
 export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p: Progress) => void): Promise<GenRow> {
   const storageDir = mkdtempSync(join(tmpdir(), 'tw-bench-images-'));
+  // Also on Ctrl-C (run.ts exits the process from its SIGINT handler).
+  const removeStorage = () => rmSync(storageDir, { recursive: true, force: true });
+  process.once('exit', removeStorage);
   // No '_' or '%': the run's prompts are found with LIKE '<run> %'.
   const run = `bench-${spec.label}${spec.round}-${randomBytes(4).toString('hex')}`;
   const like = `${run} %`;
@@ -526,7 +530,8 @@ export async function runGenerationScenario(spec: GenScenarioSpec, progress: (p:
     if (app) await app.close().catch((e: unknown) => spec.log(`[e] app.close failed: ${String(e)}`));
     if (fake) await fake.close();
     redis.disconnect();
-    rmSync(storageDir, { recursive: true, force: true });
+    process.off('exit', removeStorage);
+    removeStorage();
   }
 }
 
@@ -564,6 +569,7 @@ function analyse(o: {
     postProvider: [],
     overhead: [],
     overheadNoQueue: [],
+    overheadCommit: [],
     settle: [],
     commitLag: [],
     e2e: [],
@@ -606,6 +612,7 @@ function analyse(o: {
     if (settle) {
       m.settle.push(settle.doneMs - settle.callMs);
       m.commitLag.push(settle.doneMs - g.finished_ms);
+      m.overheadCommit.push(settle.doneMs - g.enqueued_ms - provider);
     }
   }
   const metrics = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Float64Array.from(v)])) as Record<MetricKey, Float64Array>;

@@ -55,7 +55,7 @@ export class GenerationFinisher {
     const status = images.length > 0 ? 'succeeded' : 'failed';
     const output = images.length > 0 && 'format' in outcome ? { images, format: outcome.format } : null;
     const { rows } = await tx.sql.query<GenerationRow>(
-      `UPDATE generations SET status = $2, output = $3, delivered = $4, tokens_used = $5, error = $6, finished_at = now()
+      `UPDATE generations SET status = $2, output = $3, delivered = $4, tokens_used = $5, error = $6, finished_at = clock_timestamp()
        WHERE id = $1 RETURNING ${GENERATION_COLUMNS}`,
       [g.id, status, output ? JSON.stringify(output) : null, images.length, charge.toString(), error ? JSON.stringify(error) : null],
     );

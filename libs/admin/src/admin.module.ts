@@ -1,6 +1,7 @@
 import { LedgerModule } from '@app/ledger';
 import { Module } from '@nestjs/common';
 import { AdminController, StatementController } from './admin.controller.js';
+import { DashboardController } from './dashboard.controller.js';
 import { AdminService } from './admin.service.js';
 import { AuditService } from './audit.service.js';
 import { ReportsService } from './reports.service.js';
@@ -8,7 +9,7 @@ import { ReportsService } from './reports.service.js';
 /** Support and finance: admin actions, the audit log, reports, the dashboard page. */
 @Module({
   imports: [LedgerModule],
-  controllers: [AdminController, StatementController],
+  controllers: [AdminController, StatementController, DashboardController],
   providers: [AdminService, AuditService, ReportsService],
 })
 export class AdminModule {}

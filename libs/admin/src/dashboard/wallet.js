@@ -1,0 +1,344 @@
+// The wallet panel: search by owner id, balances, buckets, holds, generations,
+// transactions, and the admin actions (grant, adjust, freeze/unfreeze, refund).
+import { api, guarded, hideError, seg, showNotice } from './api.js';
+import { openConfirm } from './dialog.js';
+import { $, amountCell, el, fillRows, fmtTime, formatTokens, parseTokens, show } from './dom.js';
+
+const TX_PAGE = 20;
+const state = { owner: null, data: null, txCursor: null, loadSeq: 0 };
+
+export function currentOwner() {
+  return state.owner;
+}
+
+export function initWallet(navigate) {
+  $('#owner-search-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const owner = $('#owner-search').value.trim();
+    if (owner) navigate(`#/wallet/${encodeURIComponent(owner)}`);
+  });
+  $('#wallet-refresh').addEventListener('click', () => void refreshWallet());
+  $('#transactions-older').addEventListener('click', () => void loadTransactions(true));
+  $('#grant-open').addEventListener('click', openGrant);
+  $('#adjust-open').addEventListener('click', openAdjust);
+  $('#freeze-open').addEventListener('click', () => openFreeze(true));
+  $('#unfreeze-open').addEventListener('click', () => openFreeze(false));
+  $('#generations-body').addEventListener('click', (ev) => {
+    const b = ev.target.closest('button[data-generation-id]');
+    if (b) openRefund(b.dataset.generationId);
+  });
+}
+
+export function resetWallet() {
+  state.owner = null;
+  state.data = null;
+  state.loadSeq++;
+  $('#owner-search').value = '';
+  show($('#wallet-panel'), false);
+}
+
+/** Loads (or reloads) a wallet's panel. */
+export async function loadWallet(owner) {
+  const seq = ++state.loadSeq;
+  state.owner = owner;
+  $('#owner-search').value = owner;
+  $('#wallet-panel').setAttribute('aria-busy', 'true');
+  const ok = await guarded(async () => {
+    const [data, tx] = await Promise.all([
+      api('GET', `/v1/admin/wallets/${seg(owner)}`),
+      api('GET', `/v1/wallets/${seg(owner)}/transactions`, { query: { limit: TX_PAGE } }),
+    ]);
+    if (seq !== state.loadSeq) return true; // another search superseded this one
+    state.data = data;
+    renderWallet(data);
+    renderTransactions(tx, false);
+    return true;
+  });
+  if (seq !== state.loadSeq) return;
+  $('#wallet-panel').removeAttribute('aria-busy');
+  if (!ok) {
+    state.data = null;
+    show($('#wallet-panel'), false);
+  }
+}
+
+export const refreshWallet = () => (state.owner ? loadWallet(state.owner) : Promise.resolve());
+
+function renderWallet({ wallet, reservations = [], generations = [] }) {
+  $('#wallet-owner').textContent = wallet.owner_id;
+  const status = $('#wallet-status');
+  status.textContent = wallet.status;
+  status.className = `badge status-${wallet.status}`;
+  show($('#wallet-flagged'), Boolean(wallet.flagged));
+  $('#wallet-plan').textContent = planText(wallet.plan);
+  $('#wallet-created').replaceChildren(fmtTime(wallet.created_at));
+  $('#wallet-available').textContent = wallet.balance.available;
+  $('#wallet-held').textContent = wallet.balance.held;
+  show($('#freeze-open'), wallet.status !== 'frozen');
+  show($('#unfreeze-open'), wallet.status === 'frozen');
+
+  fillRows(
+    $('#buckets-body'),
+    wallet.buckets.map((b) =>
+      el(
+        'tr',
+        { dataset: { testid: 'bucket-row' } },
+        el('td', { title: b.id }, el('span', { class: `tag src-${b.source}` }, b.source)),
+        el('td', { class: 'num' }, b.granted),
+        el('td', { class: 'num' }, b.remaining),
+        el('td', {}, b.expires_at ? fmtTime(b.expires_at) : el('span', { class: 'muted' }, 'never')),
+      ),
+    ),
+    'No spendable buckets',
+  );
+
+  fillRows(
+    $('#reservations-body'),
+    reservations.map((r) =>
+      el(
+        'tr',
+        { dataset: { testid: 'reservation-row' } },
+        el('td', { class: 'mono' }, r.id),
+        el('td', {}, r.status),
+        el('td', { class: 'num' }, r.reserved),
+        el('td', {}, fmtTime(r.expires_at)),
+        el('td', {}, fmtTime(r.created_at)),
+        el('td', { class: 'mono' }, r.ref ?? ''),
+      ),
+    ),
+    'No pending reservations',
+  );
+
+  fillRows(
+    $('#generations-body'),
+    generations.map((g) => {
+      const refundable = refundableOf(g);
+      return el(
+        'tr',
+        { dataset: { testid: 'generation-row', generationId: g.id } },
+        el('td', { class: 'mono' }, g.id),
+        el('td', {}, el('span', { class: `tag gen-${g.status}` }, g.status)),
+        el('td', {}, g.variant, g.n ? el('span', { class: 'muted' }, ` ×${g.n}`) : null),
+        el('td', { class: 'num' }, g.tokens_used ?? '—'),
+        el('td', { class: 'num' }, g.refunded ?? '0.000'),
+        el('td', {}, fmtTime(g.created_at)),
+        el(
+          'td',
+          {},
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'small',
+              dataset: { testid: 'refund-open', generationId: g.id },
+              disabled: refundable === null || refundable <= 0n,
+              title: refundable !== null && refundable > 0n ? `Up to ${formatTokens(refundable)} tokens` : 'Nothing left to refund',
+            },
+            'Refund',
+          ),
+        ),
+      );
+    }),
+    'No generations',
+  );
+  show($('#wallet-panel'));
+}
+
+function planText(plan) {
+  if (!plan || typeof plan !== 'object') return 'none';
+  const end = plan.current_period_end ? ` until ${String(plan.current_period_end).slice(0, 10)}` : '';
+  const cancel = plan.cancel_at_period_end ? ', cancels at period end' : '';
+  return `${plan.plan_id ?? 'plan'} (${plan.status ?? 'unknown'}${end}${cancel})`;
+}
+
+/** What is left to refund of a settled generation, in thousandths; null when it cannot be refunded. */
+function refundableOf(g) {
+  if (g.status !== 'succeeded') return null;
+  const used = parseTokens(g.tokens_used);
+  const refunded = parseTokens(g.refunded ?? '0') ?? 0n;
+  return used === null ? null : used - refunded;
+}
+
+async function loadTransactions(older) {
+  if (!state.owner) return;
+  const owner = state.owner;
+  const btn = $('#transactions-older');
+  btn.disabled = true;
+  await guarded(async () => {
+    const page = await api('GET', `/v1/wallets/${seg(owner)}/transactions`, {
+      query: { limit: TX_PAGE, cursor: older ? state.txCursor : undefined },
+    });
+    if (owner === state.owner) renderTransactions(page, older);
+  });
+  btn.disabled = false;
+}
+
+function renderTransactions({ data, next_cursor }, append) {
+  const rows = data.map((t) =>
+    el(
+      'tr',
+      { dataset: { testid: 'transaction-row' } },
+      el('td', {}, fmtTime(t.created_at)),
+      el('td', {}, el('span', { class: 'tag' }, t.type)),
+      amountCell(t.amount),
+      el('td', { class: 'mono' }, t.ref ?? ''),
+      el('td', { class: 'mono small-text' }, t.metadata ? JSON.stringify(t.metadata) : ''),
+    ),
+  );
+  if (append) $('#transactions-body').append(...rows);
+  else fillRows($('#transactions-body'), rows, 'No transactions');
+  state.txCursor = next_cursor ?? null;
+  show($('#transactions-older'), Boolean(state.txCursor));
+}
+
+// ---- actions ----
+
+const available = () => parseTokens(state.data?.wallet.balance.available) ?? 0n;
+
+/** Summary line for an amount field: the parsed amount, or why it will be refused. */
+function amountLine(raw, signed) {
+  const milli = parseTokens(raw);
+  if (!String(raw ?? '').trim()) return { milli: null, line: 'Amount: (enter an amount)' };
+  if (milli === null || (!signed && String(raw).trim().startsWith('-')))
+    return { milli: null, line: `Amount "${raw}" is not a token amount with at most 3 decimals: the server will refuse it` };
+  return { milli, line: null };
+}
+
+function balanceLine(delta) {
+  const before = available();
+  return `Available balance: ${formatTokens(before)} → ${formatTokens(before + delta)}`;
+}
+
+function localToIso(v) {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? v : d.toISOString();
+}
+
+function done(text) {
+  return () => {
+    hideError();
+    showNotice(text);
+    void refreshWallet();
+  };
+}
+
+function openGrant() {
+  const owner = state.owner;
+  let summary = '';
+  openConfirm({
+    id: `grant:${owner}`,
+    title: `Grant tokens to ${owner}`,
+    confirmLabel: 'Grant',
+    fields: [
+      { name: 'amount', label: 'Amount (tokens)', required: true, placeholder: '10.000', inputmode: 'decimal' },
+      { name: 'expires_at', label: 'Expires (optional, your local time)', type: 'datetime-local' },
+    ],
+    describe(v) {
+      const a = amountLine(v.amount, false);
+      const exp = localToIso(v.expires_at);
+      summary = a.milli !== null ? `Granted ${formatTokens(a.milli)} tokens to ${owner}` : `Granted tokens to ${owner}`;
+      return [
+        a.line ?? `Credit ${formatTokens(a.milli)} tokens to ${owner} in a new grant bucket`,
+        exp ? `The bucket expires at ${exp}` : 'The bucket never expires',
+        a.milli !== null ? balanceLine(a.milli) : null,
+      ].filter(Boolean);
+    },
+    submit: (v) =>
+      api('POST', `/v1/admin/wallets/${seg(owner)}/grants`, {
+        idempotent: true,
+        body: { amount: v.amount.trim(), reason: v.reason, ...(v.expires_at ? { expires_at: localToIso(v.expires_at) } : {}) },
+      }),
+    done: (r) => done(r?.amount ? `Granted ${r.amount} tokens to ${owner}` : summary)(),
+  });
+}
+
+function openAdjust() {
+  const owner = state.owner;
+  openConfirm({
+    id: `adjust:${owner}`,
+    title: `Adjust the balance of ${owner}`,
+    confirmLabel: 'Adjust',
+    danger: true,
+    fields: [
+      {
+        name: 'amount',
+        label: 'Signed amount (tokens)',
+        required: true,
+        placeholder: '-2.500 or 5',
+        hint: 'Positive credits, negative debits; a debit never takes a bucket below 0.',
+      },
+    ],
+    describe(v) {
+      const a = amountLine(v.amount, true);
+      if (a.line) return [a.line];
+      const verb = a.milli < 0n ? `Debit ${formatTokens(-a.milli)} tokens from` : `Credit ${formatTokens(a.milli)} tokens to`;
+      const lines = [`${verb} ${owner}`, balanceLine(a.milli)];
+      if (available() + a.milli < 0n) lines.push('This is more than the available balance: the server will refuse it');
+      return lines;
+    },
+    submit: (v) =>
+      api('POST', `/v1/admin/wallets/${seg(owner)}/adjustments`, { idempotent: true, body: { amount: v.amount.trim(), reason: v.reason } }),
+    done: (r) => done(`Adjusted ${owner} by ${r?.amount ?? 'the amount'}`)(),
+  });
+}
+
+function openFreeze(freeze) {
+  const owner = state.owner;
+  openConfirm({
+    id: `${freeze ? 'freeze' : 'unfreeze'}:${owner}`,
+    title: `${freeze ? 'Freeze' : 'Unfreeze'} wallet ${owner}`,
+    confirmLabel: freeze ? 'Freeze' : 'Unfreeze',
+    danger: freeze,
+    fields: [],
+    describe: () =>
+      freeze
+        ? [`Status: active → frozen`, 'New reservations and generations are refused (423 wallet_frozen); the balance is kept']
+        : [`Status: frozen → active`, 'The wallet can spend again'],
+    submit: (v) =>
+      api('POST', `/v1/admin/wallets/${seg(owner)}/${freeze ? 'freeze' : 'unfreeze'}`, { idempotent: true, body: { reason: v.reason } }),
+    done: (r) => done(`Wallet ${owner} is now ${r?.status ?? (freeze ? 'frozen' : 'active')}`)(),
+  });
+}
+
+function openRefund(generationId) {
+  const owner = state.owner;
+  const g = state.data?.generations?.find((x) => x.id === generationId);
+  const refundable = g ? refundableOf(g) : null;
+  openConfirm({
+    id: `refund:${generationId}`,
+    title: `Refund generation ${generationId}`,
+    confirmLabel: 'Refund',
+    fields: [
+      {
+        name: 'amount',
+        label: 'Amount (optional, default: all that is left)',
+        placeholder: refundable !== null ? formatTokens(refundable) : '',
+        inputmode: 'decimal',
+      },
+    ],
+    describe(v) {
+      const lines = [];
+      if (g) lines.push(`Charged ${g.tokens_used ?? '?'} tokens, already refunded ${g.refunded ?? '0.000'}`);
+      let milli = refundable;
+      if (String(v.amount ?? '').trim()) {
+        const a = amountLine(v.amount, false);
+        if (a.line) return [...lines, a.line];
+        milli = a.milli;
+      }
+      if (milli === null) return [...lines, `Refund to ${owner} (the server computes the amount)`];
+      lines.push(
+        `Refund ${formatTokens(milli)} tokens to ${owner}, into a refund bucket with the earliest expiry of the buckets that paid`,
+      );
+      if (refundable !== null && milli > refundable) lines.push('This is more than what is left to refund: the server will refuse it');
+      lines.push(balanceLine(milli));
+      return lines;
+    },
+    submit: (v) =>
+      api('POST', `/v1/admin/generations/${seg(generationId)}/refund`, {
+        idempotent: true,
+        body: { ...(v.amount.trim() ? { amount: v.amount.trim() } : {}), reason: v.reason },
+      }),
+    done: (r) => done(`Refunded ${r?.amount ?? ''} tokens for ${generationId}`.replace('  ', ' '))(),
+  });
+}

@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
+import { generationEnv, waitFinished } from '../generation/support.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The few browser globals used in page callbacks (the tsconfig has no DOM lib: this is server code). */
+interface Win {
+  document: {
+    querySelector(sel: string): { textContent: string | null; hasAttribute(name: string): boolean } | null;
+    querySelectorAll(sel: string): { length: number };
+  };
+  sessionStorage: { length: number };
+}
+
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+describe('admin dashboard in a real browser', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let page: Page;
+  let generationId: string;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    t = await startApp(generationEnv());
+    expect((await call(t, 'PUT', '/v1/wallets/dash_user')).status).toBe(201);
+    const gen = await call(
+      t,
+      'POST',
+      '/v1/image/generate',
+      { model: 'models/openai/gpt-image', owner_id: 'dash_user', prompt: 'a lighthouse at dusk' },
+      { idem: idemKey('dash-gen') },
+    );
+    expect(gen.status).toBe(202);
+    generationId = gen.body.id;
+    expect(await waitFinished(t, `/v1/generations/${generationId}`)).toMatchObject({ status: 'succeeded', tokens_used: '3.540' });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    // Script errors and CSP violations (reported as console errors) fail the suite.
+    page.on('pageerror', (e) => pageErrors.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      // 4xx answers are expected here (a wrong key, a bad amount); anything else, CSP violations included, is not.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) pageErrors.push(`console: ${m.text()}`);
+    });
+  });
+
+  afterAll(async () => {
+    try {
+      if (t) await expectLedgerConsistent(t);
+    } finally {
+      await browser?.close();
+      await t?.close();
+    }
+  });
+
+  /** Waits until the element's trimmed text equals (or, with a RegExp, matches) the expectation. */
+  async function waitText(selector: string, expected: string | RegExp, timeout = 10_000): Promise<void> {
+    const pattern = typeof expected === 'string' ? null : expected.source;
+    try {
+      await page.waitForFunction(
+        ([sel, exact, re]) => {
+          const text = (globalThis as unknown as Win).document.querySelector(sel)?.textContent?.trim() ?? null;
+          return text !== null && (re ? new RegExp(re).test(text) : text === exact);
+        },
+        [selector, typeof expected === 'string' ? expected : '', pattern] as const,
+        { timeout },
+      );
+    } catch (e) {
+      const actual = await page
+        .locator(selector)
+        .first()
+        .textContent({ timeout: 1000 })
+        .catch(() => null);
+      const alert = await page
+        .locator('#alert')
+        .textContent()
+        .catch(() => null);
+      throw new Error(
+        `${selector}: expected ${String(expected)}, got ${JSON.stringify(actual)} (alert: ${JSON.stringify(alert)}); ${String(e)}`,
+      );
+    }
+  }
+
+  async function confirmDialog(fields: Record<string, string>): Promise<void> {
+    await page.locator('#confirm-dialog[open]').waitFor();
+    for (const [sel, value] of Object.entries(fields)) await page.fill(sel, value);
+    await page.click('#confirm-ok');
+    await page.locator('#confirm-dialog').waitFor({ state: 'hidden' });
+  }
+
+  it('serves the page and its assets with a strict CSP and security headers', async () => {
+    const res = await fetch(`${t.baseUrl}/admin`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.headers.get('content-security-policy')).toBe(CSP);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('x-frame-options')).toBe('DENY');
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const html = await res.text();
+    expect(html).toContain('<script type="module" src="/admin/assets/app.js">');
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline scripts
+    expect(html).not.toMatch(/\son[a-z]+=/i); // no inline event handlers
+
+    const js = await fetch(`${t.baseUrl}/admin/assets/app.js`);
+    expect([js.status, js.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+    expect(js.headers.get('content-security-policy')).toBe(CSP);
+    const css = await fetch(`${t.baseUrl}/admin/assets/app.css`);
+    expect([css.status, css.headers.get('content-type')]).toEqual([200, 'text/css; charset=utf-8']);
+    for (const bad of ['index.html', 'nope.js', '..%2F..%2F..%2F..%2Fpackage.json', '%2E%2E%2Fdashboard.controller.ts']) {
+      expect((await fetch(`${t.baseUrl}/admin/assets/${bad}`)).status).toBe(404);
+    }
+  });
+
+  it('signs in, refuses a bad amount with the API detail, grants and refunds', async () => {
+    await page.goto(`${t.baseUrl}/admin`);
+    await page.locator('#api-key').waitFor();
+
+    // A wrong key: the problem's detail is shown and the sign-in form stays.
+    await page.fill('#api-key', 'tw_not_a_real_key_123');
+    await page.click('#sign-in');
+    await waitText('#alert-detail', /unknown or revoked/);
+    expect(await page.locator('#view-sign-in').isVisible()).toBe(true);
+
+    await page.fill('#api-key', t.adminKey);
+    await page.click('#sign-in');
+    await page.locator('#owner-search').waitFor();
+    expect(await page.locator('#alert').isVisible()).toBe(false);
+    await page.fill('#owner-search', 'dash_user');
+    await page.press('#owner-search', 'Enter');
+    await waitText('#wallet-available', '11.460');
+    await waitText('#wallet-status', 'active');
+    expect(await page.locator('[data-testid=bucket-row]').count()).toBeGreaterThan(0);
+    expect(await page.locator('[data-testid=transaction-row]').count()).toBeGreaterThan(0);
+    expect(await page.locator(`[data-testid=generation-row][data-generation-id="${generationId}"]`).count()).toBe(1);
+
+    // A bad amount goes to the API, whose validation detail is shown; nothing moves.
+    await page.click('#grant-open');
+    await confirmDialog({ '#confirm-amount': '1.0001', '#confirm-reason': 'too precise' });
+    await waitText('#alert-detail', /amount must have at most 3 decimal places/);
+    expect(await page.locator('#alert [data-testid=alert-field-error]').first().textContent()).toContain('amount');
+    await waitText('#wallet-available', '11.460');
+
+    // A reason is required before anything is sent.
+    await page.click('#grant-open');
+    await page.locator('#confirm-dialog[open]').waitFor();
+    await page.fill('#confirm-amount', '10');
+    await page.fill('#confirm-reason', '   ');
+    await page.click('#confirm-ok');
+    await waitText('#confirm-error', /required/);
+    expect(await page.locator('#confirm-dialog').isVisible()).toBe(true);
+    expect(await page.locator('#confirm-summary').textContent()).toContain('11.460 → 21.460');
+
+    await page.fill('#confirm-reason', 'support ticket 4711: goodwill');
+    await page.click('#confirm-ok');
+    await page.locator('#confirm-dialog').waitFor({ state: 'hidden' });
+    await waitText('#wallet-available', '21.460');
+    expect(await page.locator('#alert').isVisible()).toBe(false);
+
+    // Refund the generation in full.
+    await page.click(`[data-testid=refund-open][data-generation-id="${generationId}"]`);
+    await confirmDialog({ '#confirm-reason': 'bad output, refund requested' });
+    await waitText('#wallet-available', '25.000');
+    const row = page.locator(`[data-testid=generation-row][data-generation-id="${generationId}"]`);
+    await page.waitForFunction(
+      (id) =>
+        (globalThis as unknown as Win).document
+          .querySelector(`[data-testid=refund-open][data-generation-id="${id}"]`)
+          ?.hasAttribute('disabled'),
+      generationId,
+    );
+    expect(await row.textContent()).toContain('3.540');
+
+    mkdirSync('test-artifacts', { recursive: true });
+    await page.screenshot({ path: 'test-artifacts/dashboard-wallet.png', fullPage: true });
+
+    const api = await call(t, 'GET', '/v1/wallets/dash_user');
+    expect(api.body.balance).toEqual({ available: '25.000', held: '0.000' });
+  });
+
+  it('shows both actions with their reasons in the audit log', async () => {
+    await page.click('#nav-audit');
+    await page.locator('[data-testid=audit-row]').first().waitFor();
+    const grant = page.locator('[data-testid=audit-row][data-action=grant]');
+    const refund = page.locator('[data-testid=audit-row][data-action=refund]');
+    expect(await grant.count()).toBe(1);
+    expect(await refund.count()).toBe(1);
+    expect(await grant.textContent()).toContain('support ticket 4711: goodwill');
+    expect(await grant.textContent()).toContain('dash_user');
+    expect(await refund.textContent()).toContain('bad output, refund requested');
+    expect(await refund.textContent()).toContain(generationId);
+
+    // Filtering by action narrows the list.
+    await page.fill('#audit-action', 'refund');
+    await page.click('#audit-apply');
+    await page.waitForFunction(
+      () => (globalThis as unknown as Win).document.querySelectorAll('[data-testid=audit-row][data-action=grant]').length === 0,
+    );
+    expect(await page.locator('[data-testid=audit-row]').count()).toBe(1);
+  });
+
+  it('draws the summary report', async () => {
+    await page.click('#nav-summary');
+    await page.locator('svg[data-testid=daily-chart]').waitFor();
+    await waitText('#summary-granted', /^\d+\.\d{3}$/);
+    expect(await page.locator('#summary-refunded').textContent()).toMatch(/^\d+\.\d{3}$/);
+  });
+
+  it('signs out and forgets the key', async () => {
+    await page.click('#sign-out');
+    await page.locator('#api-key').waitFor();
+    expect(await page.evaluate(() => (globalThis as unknown as Win).sessionStorage.length)).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+});

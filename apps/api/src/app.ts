@@ -44,7 +44,18 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   );
   // Stripe signs the exact bytes it sent: its webhook gets the raw body, never parsed JSON.
   app.use('/v1/stripe/webhook', express.raw({ type: () => true, limit: '1mb' }));
-  app.use(express.json({ limit: '256kb', type: ['application/json', 'application/*+json'], verify: rejectExponentNumbers }));
+  app.use(
+    express.json({
+      limit: '256kb',
+      type: ['application/json', 'application/*+json'],
+      verify: rejectExponentNumbers,
+      // A "__proto__" key would become an object's prototype once copied into a DTO: refuse the body.
+      reviver: (k: string, v: unknown) => {
+        if (k === '__proto__') throw new SyntaxError('forbidden key');
+        return v;
+      },
+    }),
+  );
   // Counted by route pattern (not raw URL), so ids do not explode the label space.
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
     const end = httpDuration.startTimer();

@@ -57,7 +57,7 @@ describe('multi-instance: 2 APIs and 2 workers', () => {
   });
   afterAll(async () => {
     for (const p of procs) p.kill('SIGTERM');
-    await Promise.all(procs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)));
+    await Promise.all(procs.map((p) => new Promise<void>((r) => (p.exitCode !== null ? r() : p.once('exit', () => r())))));
     await expectLedgerConsistent(t);
     await t.close();
   });

@@ -25,6 +25,8 @@ export class ReconcileProcessor extends WorkerHost implements OnApplicationBoots
   }
 
   async process(): Promise<unknown> {
+    // Without Stripe configured there is nothing to reconcile; a failing job every day would only be noise.
+    if (!this.reconcile.configured) return { skipped: 'stripe_not_configured' };
     const report = await this.reconcile.reconcile(new Date(Date.now() - 2 * DAY_MS));
     return { ...report.checked, matched: report.matched.length, repaired: report.repaired.length, odd: report.odd };
   }

@@ -28,6 +28,10 @@ export class ReconcileService {
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
+  get configured(): boolean {
+    return this.stripe !== null;
+  }
+
   async reconcile(since: Date, onProgress?: (line: string) => void): Promise<ReconcileReport> {
     if (!this.stripe) throw Errors.unavailable('stripe_not_configured', 'Stripe is not configured (STRIPE_SECRET_KEY)');
     const report: ReconcileReport = {

@@ -63,7 +63,8 @@ export class AppConfig {
 
   /** BullMQ key prefix, so several deployments (or test runs) share one Redis. */
   @IsString()
-  @Matches(/^[A-Za-z0-9_:-]{1,64}$/)
+  // Braces allowed: '{tw}' hash-tags every queue key to one Redis Cluster slot.
+  @Matches(/^[A-Za-z0-9_:{}-]{1,64}$/)
   QUEUE_PREFIX = 'tw';
 
   /** Where the embedded PostgreSQL keeps its data when DATABASE_URL is unset. */
@@ -184,6 +185,12 @@ export class AppConfig {
   @IsInt()
   @Min(1_000)
   RECOVERY_INTERVAL_MS = 15_000;
+
+  /** A generation in flight this long whose job is gone from the queue (Redis lost it) is enqueued again. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  GENERATION_STUCK_AFTER_S = 600;
 
   /** Latency of the in-process fake provider (PROVIDER_MODE=fake). */
   @Transform(toInt)

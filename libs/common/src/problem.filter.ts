@@ -60,6 +60,27 @@ function fromBodyParser(e: unknown): DomainError | null {
   return new DomainError(err.status, 'bad_request', 'Bad request', String(err.message));
 }
 
+/**
+ * PostgreSQL restarting or unreachable: a 503 the client may retry (with the
+ * same Idempotency-Key), not a 500. The transaction rolled back, nothing applied.
+ */
+function databaseDown(e: unknown): DomainError | null {
+  const err = e as { code?: unknown; driverError?: { code?: unknown }; message?: unknown };
+  const code = String(err?.driverError?.code ?? err?.code ?? '');
+  const message = String(err?.message ?? '');
+  const down =
+    ['57P01', '57P02', '57P03', '08000', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes(code) ||
+    /Connection terminated|connection timeout|terminating connection|Client has encountered a connection error/i.test(message);
+  return down
+    ? new DomainError(
+        503,
+        'database_unavailable',
+        'Service unavailable',
+        'The database is unavailable; nothing was applied. Retry with the same Idempotency-Key.',
+      )
+    : null;
+}
+
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
@@ -72,7 +93,11 @@ export class ProblemFilter implements ExceptionFilter {
     if (exception instanceof DomainError) err = exception;
     // Nest wraps body-parser errors in an HttpException and keeps the original as its cause.
     else if (exception instanceof HttpException) err = fromBodyParser(exception.cause) ?? fromHttpException(exception);
-    else err = fromBodyParser(exception) ?? new DomainError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred');
+    else
+      err =
+        fromBodyParser(exception) ??
+        databaseDown(exception) ??
+        new DomainError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred');
     ledgerOperations.inc({ type: 'request', outcome: err.code });
     if (err.status >= 500) {
       const e = exception as Error;

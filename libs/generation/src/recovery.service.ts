@@ -1,4 +1,4 @@
-import { Database, LOGGER } from '@app/common';
+import { APP_CONFIG, AppConfig, Database, LOGGER } from '@app/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -9,8 +9,6 @@ import { GENERATION_QUEUE } from './queues.js';
 
 /** A generation committed this long ago without a job is taken to be orphaned (the API died before enqueueing). */
 const ORPHAN_AFTER_S = 10;
-/** A job in flight this long whose BullMQ job is gone or dead is enqueued again. */
-const STUCK_AFTER_S = 600;
 
 /** Finds generations a crash left behind and puts them back on the path to exactly one settlement. */
 @Injectable()
@@ -21,6 +19,7 @@ export class RecoveryService {
     private readonly finisher: GenerationFinisher,
     @InjectQueue(GENERATION_QUEUE) private readonly queue: Queue,
     @Inject(LOGGER) private readonly log: Logger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async recover(): Promise<{ enqueued: number; ended: number; requeued: number }> {
@@ -42,7 +41,7 @@ export class RecoveryService {
 
     const stuck = await this.db.query<{ id: string }>(
       `SELECT id FROM generations WHERE status IN ('queued', 'running') AND enqueued_at < now() - make_interval(secs => $1) LIMIT 1000`,
-      [STUCK_AFTER_S],
+      [this.config.GENERATION_STUCK_AFTER_S],
     );
     let requeued = 0;
     for (const { id } of stuck) {

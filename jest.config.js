@@ -14,6 +14,13 @@ export default {
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts'] },
-    { ...shared, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
+    },
+    // Restarts of PostgreSQL and Redis: only with TW_FAULTS=1 (npm run test:faults), never beside other suites.
+    ...(process.env.TW_FAULTS === '1' ? [{ ...shared, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.int-spec.ts'] }] : []),
   ],
 };

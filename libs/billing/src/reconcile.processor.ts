@@ -1,5 +1,7 @@
+import { keepScheduled, LOGGER } from '@app/common';
 import { Processor, WorkerHost, InjectQueue } from '@nestjs/bullmq';
-import { OnApplicationBootstrap } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { ReconcileService } from './reconcile.service.js';
 
@@ -8,20 +10,29 @@ const DAY_MS = 86_400_000;
 
 /** The daily reconcile: two days back, so a run that failed yesterday is covered today. */
 @Processor(BILLING_QUEUE, { concurrency: 1 })
-export class ReconcileProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class ReconcileProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly reconcile: ReconcileService,
     @InjectQueue(BILLING_QUEUE) private readonly queue: Queue,
+    @Inject(LOGGER) private readonly log: Logger,
   ) {
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(
+  private stopScheduling?: () => void;
+
+  onApplicationBootstrap(): void {
+    this.stopScheduling = keepScheduled(
+      this.queue,
       'stripe-reconcile',
-      { every: DAY_MS },
+      DAY_MS,
       { name: 'reconcile', opts: { removeOnComplete: 30, removeOnFail: 100 } },
+      this.log,
     );
+  }
+
+  onModuleDestroy(): void {
+    this.stopScheduling?.();
   }
 
   async process(): Promise<unknown> {

@@ -65,10 +65,13 @@ function fromBodyParser(e: unknown): DomainError | null {
  * same Idempotency-Key), not a 500. The transaction rolled back, nothing applied.
  */
 function databaseDown(e: unknown): DomainError | null {
-  const err = e as { code?: unknown; driverError?: { code?: unknown }; message?: unknown };
-  const code = String(err?.driverError?.code ?? err?.code ?? '');
-  const message = String(err?.message ?? '');
+  const err = e as { code?: unknown; driverError?: { code?: unknown }; message?: unknown; name?: unknown };
+  const rawCode = err?.driverError?.code ?? err?.code;
+  const code = typeof rawCode === 'string' ? rawCode : '';
+  const message = typeof err?.message === 'string' ? err.message : '';
   const down =
+    // TypeORM releases a transaction's runner when its connection dies mid-transaction.
+    err?.name === 'QueryRunnerAlreadyReleasedError' ||
     ['57P01', '57P02', '57P03', '08000', '08003', '08006', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes(code) ||
     /Connection terminated|connection timeout|terminating connection|Client has encountered a connection error/i.test(message);
   return down

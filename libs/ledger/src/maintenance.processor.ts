@@ -1,6 +1,6 @@
-import { APP_CONFIG, AppConfig, LOGGER, MAINTENANCE_QUEUE } from '@app/common';
+import { APP_CONFIG, AppConfig, keepScheduled, LOGGER, MAINTENANCE_QUEUE } from '@app/common';
 import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { MaintenanceService } from './maintenance.service.js';
@@ -12,7 +12,7 @@ export const SWEEP_JOB = 'sweep';
  * worker takes the job does it, and the upsert is idempotent across instances.
  */
 @Processor(MAINTENANCE_QUEUE, { concurrency: 1 })
-export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly maintenance: MaintenanceService,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
@@ -22,15 +22,20 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
     super();
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    await this.queue.upsertJobScheduler(
+  private stopScheduling?: () => void;
+
+  onApplicationBootstrap(): void {
+    this.stopScheduling = keepScheduled(
+      this.queue,
       'ledger-sweep',
-      { every: this.config.SWEEP_INTERVAL_MS },
-      {
-        name: SWEEP_JOB,
-        opts: { removeOnComplete: 100, removeOnFail: 500 },
-      },
+      this.config.SWEEP_INTERVAL_MS,
+      { name: SWEEP_JOB, opts: { removeOnComplete: 100, removeOnFail: 500 } },
+      this.log,
     );
+  }
+
+  onModuleDestroy(): void {
+    this.stopScheduling?.();
   }
 
   async process(job: Job): Promise<unknown> {

@@ -20,8 +20,12 @@ export class CreateAuditLog1764400000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX audit_log_created ON audit_log (created_at DESC, id DESC)`);
     await q.query(`CREATE INDEX audit_log_target ON audit_log (target_id, created_at DESC)`);
-    await q.query(`CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION ledger_append_only()`);
-    await q.query(`CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()`);
+    await q.query(
+      `CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION ledger_append_only()`,
+    );
+    await q.query(
+      `CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only()`,
+    );
     await q.query(`CREATE INDEX transfers_kind_ref ON transfers (kind, ref)`);
   }
 

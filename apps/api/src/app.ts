@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import {
   AppConfig,
+  buildOpenApi,
   createValidationPipe,
   httpDuration,
   httpRequests,
@@ -10,6 +11,7 @@ import {
 } from '@app/common';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -70,5 +72,8 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   app.use(FILES_ROUTE, express.static(resolve(config.STORAGE_DIR), { index: false, fallthrough: false, maxAge: '1d' }));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemFilter());
+  // The OpenAPI document: Swagger UI at /docs, the JSON at /docs-json (and YAML at /docs-yaml).
+  // Plain Express routes, outside Nest's guards: they need no API key.
+  SwaggerModule.setup('docs', app, buildOpenApi(app), { customSiteTitle: 'token-wallet API' });
   return app;
 }

@@ -1,11 +1,33 @@
-import { CurrentPrincipal, Idem, type IdempotentRequest, type Principal, reply, RequireScope } from '@app/common';
+import {
+  ADMIN_ERRORS,
+  ApiErrors,
+  ApiIdempotencyKey,
+  ApiOwnerIdParam,
+  BODY_ERRORS,
+  CurrentPrincipal,
+  GATEWAY_ERRORS,
+  Idem,
+  IDEMPOTENT_ERRORS,
+  IDEMPOTENT_REPLAY_HEADERS,
+  type IdempotentRequest,
+  type Principal,
+  reply,
+  RequireScope,
+} from '@app/common';
 import { Body, Controller, Get, Header, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { AdminService } from './admin.service.js';
 import { AuditService } from './audit.service.js';
 import { AdjustmentDto, AuditQuery, GrantDto, PriceChangeDto, RangeQuery, ReasonDto, RefundDto } from './dto/admin.dto.js';
 import { ReportsService } from './reports.service.js';
 
+const BALANCE = 'balance: {available, held} after it';
+/** The errors of an admin action: it moves value or changes state, so it is idempotent and audited. */
+const ACTION_ERRORS = [...ADMIN_ERRORS, ...BODY_ERRORS, ...IDEMPOTENT_ERRORS] as const;
+
+@ApiTags('admin')
+@ApiBearerAuth()
 @Controller('v1/admin')
 @RequireScope('admin')
 export class AdminController {
@@ -16,11 +38,28 @@ export class AdminController {
   ) {}
 
   @Get('wallets/:owner_id')
+  @ApiOperation({ summary: 'A wallet in detail, for support' })
+  @ApiOwnerIdParam()
+  @ApiResponse({
+    status: 200,
+    description:
+      '{wallet (as GET /v1/wallets/{owner_id}), reservations: its pending reservations, generations: its latest 50 [{id, status, variant, n, tokens_used, refunded, created_at}]}',
+  })
+  @ApiErrors(...ADMIN_ERRORS, 'validation_error', 'wallet_not_found')
   wallet(@Param('owner_id') ownerId: string) {
     return this.admin.walletDetail(ownerId);
   }
 
   @Post('wallets/:owner_id/grants')
+  @ApiOperation({ summary: 'Grant tokens', description: 'Credits a new promo bucket, optionally expiring. Audited.' })
+  @ApiOwnerIdParam()
+  @ApiIdempotencyKey()
+  @ApiResponse({
+    status: 201,
+    description: `Granted: {id (the bucket), owner_id, amount, expires_at, ${BALANCE}}.`,
+    headers: IDEMPOTENT_REPLAY_HEADERS,
+  })
+  @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async grant(
     @Idem() idem: IdempotentRequest,
     @CurrentPrincipal() actor: Principal,
@@ -32,6 +71,19 @@ export class AdminController {
   }
 
   @Post('wallets/:owner_id/adjustments')
+  @ApiOperation({
+    summary: 'Adjust a balance',
+    description:
+      'A signed correction: a credit is a new adjustment bucket; a debit takes from the buckets in spending order, never below 0. Audited.',
+  })
+  @ApiOwnerIdParam()
+  @ApiIdempotencyKey()
+  @ApiResponse({
+    status: 201,
+    description: `Adjusted: {id (the transfer), owner_id, amount, ${BALANCE}}.`,
+    headers: IDEMPOTENT_REPLAY_HEADERS,
+  })
+  @ApiErrors(...ACTION_ERRORS, 'wallet_not_found', 'adjustment_exceeds_balance')
   async adjust(
     @Idem() idem: IdempotentRequest,
     @CurrentPrincipal() actor: Principal,
@@ -43,6 +95,14 @@ export class AdminController {
   }
 
   @Post('wallets/:owner_id/freeze')
+  @ApiOperation({
+    summary: 'Freeze a wallet',
+    description: 'Blocks spending (new reservations and generations answer 423 wallet_frozen). Audited.',
+  })
+  @ApiOwnerIdParam()
+  @ApiIdempotencyKey()
+  @ApiResponse({ status: 200, description: '{owner_id, status: "frozen"}', headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async freeze(
     @Idem() idem: IdempotentRequest,
     @CurrentPrincipal() actor: Principal,
@@ -54,6 +114,11 @@ export class AdminController {
   }
 
   @Post('wallets/:owner_id/unfreeze')
+  @ApiOperation({ summary: 'Unfreeze a wallet', description: 'Allows spending again. Audited.' })
+  @ApiOwnerIdParam()
+  @ApiIdempotencyKey()
+  @ApiResponse({ status: 200, description: '{owner_id, status: "active"}', headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async unfreeze(
     @Idem() idem: IdempotentRequest,
     @CurrentPrincipal() actor: Principal,
@@ -65,6 +130,19 @@ export class AdminController {
   }
 
   @Post('generations/:id/refund')
+  @ApiOperation({
+    summary: 'Refund a generation',
+    description:
+      'Credits a refund bucket with up to what the generation was charged minus earlier refunds; it keeps the earliest expiry of the buckets that paid (refunded free tokens still lapse). Audited.',
+  })
+  @ApiParam({ name: 'id', description: 'A generation id (gen_ and 32 hex digits).', example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
+  @ApiIdempotencyKey()
+  @ApiResponse({
+    status: 201,
+    description: `Refunded: {id (the bucket), generation_id, owner_id, amount, refunded_total, expires_at, ${BALANCE}}.`,
+    headers: IDEMPOTENT_REPLAY_HEADERS,
+  })
+  @ApiErrors(...ACTION_ERRORS, 'generation_not_found', 'refund_exceeds_charge')
   async refund(
     @Idem() idem: IdempotentRequest,
     @CurrentPrincipal() actor: Principal,
@@ -76,6 +154,18 @@ export class AdminController {
   }
 
   @Put('prices/:variant')
+  @ApiOperation({
+    summary: 'Change a price',
+    description: "Adds a new version of the variant's price, in effect from effective_at. Audited.",
+  })
+  @ApiParam({ name: 'variant', description: 'An existing price-list variant id.', example: 'gpt-image-1-min' })
+  @ApiIdempotencyKey()
+  @ApiResponse({
+    status: 200,
+    description: 'The new version: {variant, model, unit, tokens, usd, version, description, effective_at, default}.',
+    headers: IDEMPOTENT_REPLAY_HEADERS,
+  })
+  @ApiErrors(...ACTION_ERRORS, 'variant_not_found')
   async price(
     @Idem() idem: IdempotentRequest,
     @CurrentPrincipal() actor: Principal,
@@ -87,22 +177,41 @@ export class AdminController {
   }
 
   @Get('audit-log')
+  @ApiOperation({ summary: 'The audit log', description: 'The append-only trail of admin actions, newest first, cursor-paginated.' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{data: [{id, actor, action, target_type, target_id, amount, reason, details, created_at}], next_cursor}; next_cursor is null on the last page.',
+  })
+  @ApiErrors(...ADMIN_ERRORS, 'validation_error')
   auditLog(@Query() q: AuditQuery) {
     return this.audit.list(q);
   }
 
   @Get('reports/summary')
+  @ApiOperation({ summary: 'Finance summary over a range' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{from, to, tokens: {sold, granted, spent, expired, refunded}, usd_by_variant: [{variant, tokens, usd}]}: sold by Stripe payments, granted free and by admins, spent as settled, expired as lapsed, refunded by admins.',
+  })
+  @ApiErrors(...ADMIN_ERRORS, 'validation_error')
   summary(@Query() q: RangeQuery) {
     return this.reports.summary(q.from, q.to);
   }
 
   @Get('reports/daily')
+  @ApiOperation({ summary: 'Finance per day over a range' })
+  @ApiResponse({ status: 200, description: '{data: [{day (YYYY-MM-DD, UTC), sold, spent, expired}]}' })
+  @ApiErrors(...ADMIN_ERRORS, 'validation_error')
   daily(@Query() q: RangeQuery) {
     return this.reports.daily(q.from, q.to);
   }
 }
 
 /** A wallet's statement: the gateway may offer it to its user, so it sits with the wallet routes. */
+@ApiTags('wallets')
+@ApiBearerAuth()
 @Controller('v1/wallets')
 @RequireScope('gateway')
 export class StatementController {
@@ -110,6 +219,18 @@ export class StatementController {
 
   @Get(':owner_id/statement.csv')
   @Header('Content-Type', 'text/csv; charset=utf-8')
+  @ApiOperation({
+    summary: "A wallet's statement as CSV",
+    description: 'Its transactions in the range, oldest first, with the available balance after each.',
+  })
+  @ApiOwnerIdParam()
+  @ApiProduces('text/csv')
+  @ApiResponse({
+    status: 200,
+    description: 'CSV with the header created_at,transaction_id,type,amount,available_after,ref.',
+    content: { 'text/csv': { schema: { type: 'string' } } },
+  })
+  @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
   statement(@Param('owner_id') ownerId: string, @Query() q: RangeQuery) {
     return this.reports.statementCsv(ownerId, q.from, q.to);
   }

@@ -1,5 +1,6 @@
 import { Errors, RequireScope } from '@app/common';
 import { Controller, Get, Param, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { readFile } from 'node:fs/promises';
 
@@ -42,7 +43,8 @@ function secureHeaders(res: Response): void {
   res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
 }
 
-/** The admin dashboard: a static page that calls the admin API with the key typed into it. */
+/** The admin dashboard: a static page that calls the admin API with the key typed into it (not part of the API document). */
+@ApiExcludeController()
 @Controller('admin')
 @RequireScope('public')
 export class DashboardController {

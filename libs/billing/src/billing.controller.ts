@@ -1,33 +1,57 @@
-import { RequireScope } from '@app/common';
+import { ApiErrors, BODY_ERRORS, GATEWAY_ERRORS, RequireScope } from '@app/common';
 import { Body, Controller, Get, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { BillingService } from './billing.service.js';
 import { CreateCheckoutSessionDto, CreatePortalSessionDto } from './dto/checkout.dto.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
 
+@ApiTags('billing')
+@ApiBearerAuth()
 @Controller('v1/billing')
 @RequireScope('gateway')
 export class BillingController {
   constructor(private readonly billing: BillingService) {}
 
   @Get('catalog')
+  @ApiOperation({ summary: 'The billing catalog', description: 'The token packs and monthly plans on sale through Stripe.' })
+  @ApiResponse({
+    status: 200,
+    description:
+      '{packs: [{id, tokens, usd, usd_per_token}], plans: [{id, tokens, usd, usd_per_token, interval}]}; tokens is a token string, usd dollars with 2 or more decimals.',
+  })
+  @ApiErrors(...GATEWAY_ERRORS)
   catalog() {
     return this.billing.view();
   }
 
   /** Moves no value itself (the webhook does), so it takes no Idempotency-Key. */
   @Post('checkout-sessions')
+  @ApiOperation({
+    summary: 'Start a Stripe Checkout',
+    description:
+      "Creates a Checkout Session for a pack (mode payment) or a plan (mode subscription), for the wallet's Stripe customer (created once). The wallet is credited by the Stripe webhook when the payment succeeds, so this takes no Idempotency-Key.",
+  })
+  @ApiResponse({ status: 201, description: '{id, url, mode}: send the customer to url.' })
+  @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'pack_not_found', 'plan_not_found', 'wallet_not_found', 'stripe_not_configured')
   checkout(@Body() dto: CreateCheckoutSessionDto) {
     return this.billing.checkout(dto);
   }
 
   @Post('portal-sessions')
+  @ApiOperation({
+    summary: 'Open the Stripe billing portal',
+    description: "A portal session for the wallet's Stripe customer (invoices, plan, cards).",
+  })
+  @ApiResponse({ status: 201, description: '{url}: send the customer to it.' })
+  @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'stripe_not_configured')
   portal(@Body() dto: CreatePortalSessionDto) {
     return this.billing.portal(dto);
   }
 }
 
 /** Authenticated by the Stripe signature over the raw body, not by an API key. */
+@ApiTags('billing')
 @Controller('v1/stripe')
 @RequireScope('public')
 export class StripeWebhookController {
@@ -35,6 +59,21 @@ export class StripeWebhookController {
 
   @Post('webhook')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Stripe webhook endpoint',
+    description:
+      'For Stripe only: takes no API key, but the Stripe-Signature over the raw body (STRIPE_WEBHOOK_SECRET). Each event is applied exactly once; duplicates are answered 200 too.',
+  })
+  @ApiHeader({ name: 'stripe-signature', required: true, description: 'The Stripe-Signature header Stripe sends: t=<unix>,v1=<hex HMAC>.' })
+  @ApiBody({
+    description: 'A Stripe event, verified on its exact bytes (at most 1 MB).',
+    schema: { type: 'object', additionalProperties: true },
+  })
+  @ApiResponse({
+    status: 200,
+    description: '{received: true, outcome, duplicate}: outcome says what the event did (or did before, on a duplicate).',
+  })
+  @ApiErrors('invalid_signature', 'payload_too_large', 'database_unavailable')
   webhook(@Req() req: Request, @Headers('stripe-signature') signature?: string) {
     return this.intake.receive(Buffer.isBuffer(req.body) ? req.body : undefined, signature);
   }

@@ -24,3 +24,7 @@ export * from './ledger-checks.js';
 export * from './metrics.js';
 export * from './ops.controller.js';
 export * from './rate-limit.js';
+export * from './schedulers.js';
+export * from './problem.dto.js';
+export * from './api-docs.js';
+export * from './openapi.js';

@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Redis } from 'ioredis';
@@ -11,6 +12,7 @@ import { CountableQueue, countedQueues, metricsRegistry } from './metrics.js';
 import { APP_CONFIG } from './tokens.js';
 
 /** Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no API key. */
+@ApiTags('ops')
 @Controller()
 @RequireScope('public')
 export class OpsController implements OnModuleInit, OnModuleDestroy {
@@ -49,11 +51,19 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
   }
 
   @Get('health/live')
+  @ApiOperation({ summary: 'Liveness', description: 'No API key. 200 while the process serves requests.' })
+  @ApiResponse({ status: 200, description: 'Terminus report: {status: "ok", info: {}, error: {}, details: {}}.' })
   live() {
     return this.health.check([]);
   }
 
   @Get('health/ready')
+  @ApiOperation({ summary: 'Readiness', description: 'No API key. Checks PostgreSQL, Redis and that every migration is applied.' })
+  @ApiResponse({ status: 200, description: 'Terminus report: {status: "ok", info: {database, redis, migrations}, error: {}, details}.' })
+  @ApiResponse({
+    status: 503,
+    description: 'Terminus report (not a Problem): {status: "error", info, error: the checks that are down, with why, details}.',
+  })
   async ready(@Res({ passthrough: true }) res: Response) {
     try {
       return await this.health.check([
@@ -83,6 +93,14 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
   }
 
   @Get('metrics')
+  @ApiOperation({ summary: 'Prometheus metrics', description: 'No API key. The Prometheus text exposition format.' })
+  @ApiProduces('text/plain')
+  @ApiResponse({
+    status: 200,
+    description:
+      'Requests and latency by route, ledger operations, reservation age, queue depth and job outcomes, provider latency and errors, webhook deliveries.',
+    content: { 'text/plain': { schema: { type: 'string' } } },
+  })
   async metrics(@Res() res: Response) {
     res.setHeader('Content-Type', metricsRegistry.contentType);
     res.send(await metricsRegistry.metrics());

@@ -1,5 +1,19 @@
-import { Idem, type IdempotentRequest, reply, RequireScope } from '@app/common';
+import {
+  ADMIN_ERRORS,
+  ApiErrors,
+  ApiIdempotencyKey,
+  ApiOwnerIdParam,
+  BODY_ERRORS,
+  GATEWAY_ERRORS,
+  Idem,
+  IDEMPOTENT_ERRORS,
+  IDEMPOTENT_REPLAY_HEADERS,
+  type IdempotentRequest,
+  reply,
+  RequireScope,
+} from '@app/common';
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CreateReservationDto, SettleReservationDto } from './dto/create-reservation.dto.js';
 import { ListTransactionsQuery } from './dto/list-transactions.dto.js';
@@ -7,12 +21,27 @@ import { ReservationService } from './reservation.service.js';
 import { VerifyService } from './verify.service.js';
 import { WalletService } from './wallet.service.js';
 
+const RESERVATION =
+  'The reservation: {id, owner_id, status (pending, settled, released or expired), reserved, settled, released, expires_at, created_at, finished_at, ref, metadata}, plus variant, quantity and price_version when reserved by variant.';
+const ApiReservationIdParam = () =>
+  ApiParam({ name: 'id', description: 'A reservation id (res_ and 32 hex digits).', example: 'res_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' });
+
+@ApiTags('wallets')
+@ApiBearerAuth()
 @Controller('v1')
 @RequireScope('gateway')
 export class WalletController {
   constructor(private readonly wallets: WalletService) {}
 
   @Put('wallets/:owner_id')
+  @ApiOperation({
+    summary: 'Create or fetch a wallet',
+    description: "Idempotent by nature: creates the wallet with this ISO week's free grant (201), or returns the existing one (200).",
+  })
+  @ApiOwnerIdParam()
+  @ApiResponse({ status: 201, description: 'Created. The wallet, as GET /v1/wallets/{owner_id}.' })
+  @ApiResponse({ status: 200, description: 'It existed. The wallet, as GET /v1/wallets/{owner_id}.' })
+  @ApiErrors(...GATEWAY_ERRORS, 'validation_error')
   async put(@Param('owner_id') ownerId: string, @Res({ passthrough: true }) res: Response) {
     const { created, view } = await this.wallets.ensure(ownerId);
     res.status(created ? 201 : 200);
@@ -20,22 +49,58 @@ export class WalletController {
   }
 
   @Get('wallets/:owner_id')
+  @ApiOperation({ summary: 'Get a wallet and its balance' })
+  @ApiOwnerIdParam()
+  @ApiResponse({
+    status: 200,
+    description:
+      'The wallet: {owner_id, status (active or frozen), flagged, balance: {available, held}, buckets: [{id, source, granted, remaining, expires_at}], plan}. Amounts are token strings with 3 decimals.',
+  })
+  @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
   get(@Param('owner_id') ownerId: string) {
     return this.wallets.view(ownerId);
   }
 
   @Get('wallets/:owner_id/transactions')
+  @ApiOperation({ summary: "List a wallet's transactions", description: 'Newest first, cursor-paginated.' })
+  @ApiOwnerIdParam()
+  @ApiResponse({
+    status: 200,
+    description:
+      '{data: [{id, type, amount, created_at, ref, metadata}], next_cursor}: `amount` is the change of the available balance (a token string, negative for spending); next_cursor is null on the last page.',
+  })
+  @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
   transactions(@Param('owner_id') ownerId: string, @Query() q: ListTransactionsQuery) {
     return this.wallets.transactions(ownerId, q.limit, q.cursor);
   }
 }
 
+@ApiTags('reservations')
+@ApiBearerAuth()
 @Controller('v1')
 @RequireScope('gateway')
 export class ReservationController {
   constructor(private readonly reservations: ReservationService) {}
 
   @Post('wallets/:owner_id/reservations')
+  @ApiOperation({
+    summary: 'Reserve tokens',
+    description:
+      "Holds `amount` tokens, or `quantity` x the variant's current unit price, until settled, released or expired. The hold spends buckets in order: earliest expiry first.",
+  })
+  @ApiOwnerIdParam()
+  @ApiIdempotencyKey()
+  @ApiResponse({ status: 201, description: `Reserved (status pending). ${RESERVATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiErrors(
+    ...GATEWAY_ERRORS,
+    ...BODY_ERRORS,
+    ...IDEMPOTENT_ERRORS,
+    'insufficient_funds',
+    'wallet_not_found',
+    'variant_not_found',
+    'zero_price',
+    'wallet_frozen',
+  )
   async create(
     @Idem() idem: IdempotentRequest,
     @Param('owner_id') ownerId: string,
@@ -46,11 +111,32 @@ export class ReservationController {
   }
 
   @Get('reservations/:id')
+  @ApiOperation({ summary: 'Get a reservation' })
+  @ApiReservationIdParam()
+  @ApiResponse({ status: 200, description: `${RESERVATION} A pending hold past its expiry reads as expired.` })
+  @ApiErrors(...GATEWAY_ERRORS, 'reservation_not_found')
   get(@Param('id') id: string) {
     return this.reservations.get(id);
   }
 
   @Post('reservations/:id/settle')
+  @ApiOperation({
+    summary: 'Settle a reservation',
+    description: 'Charges `amount` (default: all of it) of a pending reservation; the rest returns to the buckets it came from.',
+  })
+  @ApiReservationIdParam()
+  @ApiIdempotencyKey()
+  @ApiBody({ type: SettleReservationDto, required: false })
+  @ApiResponse({ status: 200, description: `Settled (status settled). ${RESERVATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiErrors(
+    ...GATEWAY_ERRORS,
+    ...BODY_ERRORS,
+    ...IDEMPOTENT_ERRORS,
+    'reservation_not_found',
+    'reservation_not_pending',
+    'reservation_expired',
+    'amount_exceeds_reservation',
+  )
   async settle(
     @Idem() idem: IdempotentRequest,
     @Param('id') id: string,
@@ -61,11 +147,21 @@ export class ReservationController {
   }
 
   @Post('reservations/:id/release')
+  @ApiOperation({
+    summary: 'Release a reservation',
+    description: 'Returns all of a pending reservation to the wallet; nothing is charged.',
+  })
+  @ApiReservationIdParam()
+  @ApiIdempotencyKey()
+  @ApiResponse({ status: 200, description: `Released (status released). ${RESERVATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiErrors(...GATEWAY_ERRORS, ...IDEMPOTENT_ERRORS, 'reservation_not_found', 'reservation_not_pending', 'reservation_expired')
   async release(@Idem() idem: IdempotentRequest, @Param('id') id: string, @Res({ passthrough: true }) res: Response) {
     return reply(res, await this.reservations.release(idem, id));
   }
 }
 
+@ApiTags('admin')
+@ApiBearerAuth()
 @Controller('v1/admin/ledger')
 @RequireScope('admin')
 export class LedgerAdminController {
@@ -73,6 +169,13 @@ export class LedgerAdminController {
 
   /** 200 with ok=true, or 500 with the violations: a monitor can alert on the status alone. */
   @Get('verify')
+  @ApiOperation({
+    summary: 'Verify the ledger invariants',
+    description: 'Checks every invariant of the double-entry ledger. A monitor can alert on the status alone.',
+  })
+  @ApiResponse({ status: 200, description: 'Every invariant holds: {ok: true, checked_at, counts, violations: []}.' })
+  @ApiResponse({ status: 500, description: 'The report (not a Problem) with ok: false and the violations: [{invariant, detail}].' })
+  @ApiErrors(...ADMIN_ERRORS)
   async verify(@Res({ passthrough: true }) res: Response) {
     const report = await this.verifier.verify();
     res.status(report.ok ? 200 : 500);

@@ -1,19 +1,37 @@
-import { IsTokenAmount } from '@app/common';
+import { IsTokenAmount, SIGNED_TOKEN_AMOUNT_PATTERN, TOKEN_AMOUNT_NOTE, TOKEN_AMOUNT_PATTERN } from '@app/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsDateString, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 /** Every admin action says why: the reason lands in the audit log. */
 class Reasoned {
+  @ApiProperty({
+    description: 'Why: recorded in the audit log with the acting API key. 1-500 characters.',
+    minLength: 1,
+    maxLength: 500,
+    example: 'support ticket 4821',
+  })
   @IsString()
   @Length(1, 500)
   reason!: string;
 }
 
 export class GrantDto extends Reasoned {
+  @ApiProperty({
+    type: 'string',
+    pattern: TOKEN_AMOUNT_PATTERN,
+    example: '10.000',
+    description: `Tokens to grant into a new promo bucket, more than 0. ${TOKEN_AMOUNT_NOTE}`,
+  })
   @IsTokenAmount()
   amount!: string | number;
 
   /** When the granted tokens lapse (ISO 8601, in the future); none: they never do. */
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2030-01-01T00:00:00Z',
+    description: 'When the granted tokens lapse (ISO 8601, in the future; a past time is a 400 validation_error). Omitted: they never do.',
+  })
   @IsOptional()
   @IsDateString({ strict: true })
   expires_at?: string;
@@ -21,6 +39,12 @@ export class GrantDto extends Reasoned {
 
 export class AdjustmentDto extends Reasoned {
   /** Signed: positive credits an adjustment bucket, negative debits buckets in spending order. */
+  @ApiProperty({
+    type: 'string',
+    pattern: SIGNED_TOKEN_AMOUNT_PATTERN,
+    example: '-2.500',
+    description: `Signed tokens, not 0: positive credits a new adjustment bucket, negative debits the buckets in spending order and never takes one below 0 (422 adjustment_exceeds_balance). ${TOKEN_AMOUNT_NOTE} A leading minus is allowed here.`,
+  })
   @IsTokenAmount({ signed: true })
   amount!: string | number;
 }
@@ -29,6 +53,12 @@ export class ReasonDto extends Reasoned {}
 
 export class RefundDto extends Reasoned {
   /** Default: everything charged and not yet refunded. */
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: TOKEN_AMOUNT_PATTERN,
+    example: '3.540',
+    description: `Tokens to refund, more than 0 and at most what the generation was charged minus earlier refunds (more: 422 refund_exceeds_charge). Default: all of that. ${TOKEN_AMOUNT_NOTE}`,
+  })
   @IsOptional()
   @IsTokenAmount()
   amount?: string | number;
@@ -36,26 +66,90 @@ export class RefundDto extends Reasoned {
 
 export class PriceChangeDto extends Reasoned {
   /** Tokens per unit. */
+  @ApiProperty({
+    type: 'string',
+    pattern: TOKEN_AMOUNT_PATTERN,
+    example: '3.540',
+    description: `Tokens per unit of the variant in the new price version; 0 makes it free (reservations by variant then answer 422 zero_price). ${TOKEN_AMOUNT_NOTE}`,
+  })
   @IsTokenAmount({ allowZero: true })
   tokens!: string | number;
 
+  @ApiPropertyOptional({
+    description:
+      'Whether the variant can be priced and reserved; false retires it (404 variant_not_found). Default: as the current version.',
+    example: true,
+  })
   @IsOptional()
   @IsBoolean()
   active?: boolean;
 
   /** When the new version takes effect (default: now). */
+  @ApiPropertyOptional({
+    format: 'date-time',
+    example: '2030-01-01T00:00:00Z',
+    description: 'When the new version takes effect (ISO 8601). Default: now.',
+  })
   @IsOptional()
   @IsDateString({ strict: true })
   effective_at?: string;
 }
 
 export class AuditQuery {
-  @IsOptional() @IsString() @Length(1, 64) action?: string;
-  @IsOptional() @IsString() @Length(1, 100) actor?: string;
-  @IsOptional() @IsString() @Length(1, 200) target_id?: string;
-  @IsOptional() @IsDateString({ strict: true }) from?: string;
-  @IsOptional() @IsDateString({ strict: true }) to?: string;
+  @ApiPropertyOptional({
+    description: 'Only this action: grant, adjustment, freeze, unfreeze, refund or price_change.',
+    minLength: 1,
+    maxLength: 64,
+    example: 'grant',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  action?: string;
 
+  @ApiPropertyOptional({
+    description: 'Only actions of the API key with this name.',
+    minLength: 1,
+    maxLength: 100,
+    example: 'support-alice',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  actor?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only actions on this target: an owner_id, a generation id or a variant.',
+    minLength: 1,
+    maxLength: 200,
+    example: 'user_42',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  target_id?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'Only actions at or after this time (ISO 8601).',
+    example: '2026-01-01T00:00:00Z',
+  })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Only actions before this time (ISO 8601).', example: '2026-02-01T00:00:00Z' })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  to?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 200,
+    default: 50,
+    description: 'Entries per page, newest first (default 50, at most 200).',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -63,6 +157,7 @@ export class AuditQuery {
   @Max(200)
   limit?: number;
 
+  @ApiPropertyOptional({ pattern: '^[0-9]{1,19}$', description: 'The next_cursor of the previous page; omit for the first page.' })
   @IsOptional()
   @IsString()
   @Matches(/^[0-9]{1,19}$/, { message: 'cursor must be a next_cursor value' })
@@ -70,8 +165,24 @@ export class AuditQuery {
 }
 
 export class RangeQuery {
-  @IsOptional() @IsDateString({ strict: true }) from?: string;
-  @IsOptional() @IsDateString({ strict: true }) to?: string;
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description:
+      'Start of the range, inclusive (ISO 8601). Default: 30 days before `to`. It must be before `to`, and the range at most 10 years (else 400 validation_error).',
+    example: '2026-01-01T00:00:00Z',
+  })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'End of the range, exclusive (ISO 8601). Default: now.',
+    example: '2026-02-01T00:00:00Z',
+  })
+  @IsOptional()
+  @IsDateString({ strict: true })
+  to?: string;
 }
 
 export const ACTIONS = ['grant', 'adjustment', 'freeze', 'unfreeze', 'refund', 'price_change'] as const;

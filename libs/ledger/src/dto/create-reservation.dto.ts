@@ -1,19 +1,39 @@
-import { IsTokenAmount, MaxJsonSize } from '@app/common';
+import { IsTokenAmount, MaxJsonSize, TOKEN_AMOUNT_NOTE, TOKEN_AMOUNT_PATTERN } from '@app/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 export class CreateReservationDto {
   /** Tokens to hold, as a decimal string ("3.540") or number. Give this or variant + quantity. */
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: TOKEN_AMOUNT_PATTERN,
+    example: '3.540',
+    description: `Tokens to hold, more than 0. Give this, or variant and quantity (not both). ${TOKEN_AMOUNT_NOTE}`,
+  })
   @IsOptional()
   @IsTokenAmount()
   amount?: string | number;
 
   /** A price-list variant; the hold is quantity x its current unit price. */
+  @ApiPropertyOptional({
+    description:
+      'A price-list variant (GET /v1/prices); the hold is quantity x its current unit price. Goes with quantity, instead of amount.',
+    pattern: '^[a-z0-9][a-z0-9._-]{0,63}$',
+    example: 'gpt-image-1-min',
+  })
   @IsOptional()
   @IsString()
   @Matches(/^[a-z0-9][a-z0-9._-]{0,63}$/, { message: 'variant must be a price-list variant id' })
   variant?: string;
 
   /** Units of the variant (images, seconds, 1K tokens). */
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 100_000,
+    example: 1,
+    description: "Units of the variant (images, seconds, 1K tokens: the variant's unit). Goes with variant.",
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -21,6 +41,14 @@ export class CreateReservationDto {
   quantity?: number;
 
   /** Seconds until the hold lapses and is released (default 900, at most 86400). */
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 86_400,
+    example: 900,
+    description:
+      'Seconds until the hold lapses and its tokens return to the wallet (default RESERVATION_DEFAULT_TTL_S, 900; at most RESERVATION_MAX_TTL_S, 86400).',
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -28,11 +56,23 @@ export class CreateReservationDto {
   expires_in?: number;
 
   /** The caller's reference (a request or generation id). */
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 255,
+    example: 'req_9f2c',
+    description: "The caller's reference, e.g. its request or generation id; echoed back and shown in the transactions.",
+  })
   @IsOptional()
   @IsString()
   @Length(1, 255)
   ref?: string;
 
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { prompt_id: 'p_1' },
+    description: 'Free-form JSON object stored with the reservation, at most 4096 bytes serialized.',
+  })
   @IsOptional()
   @IsObject()
   @MaxJsonSize(4096)
@@ -41,6 +81,12 @@ export class CreateReservationDto {
 
 export class SettleReservationDto {
   /** Tokens to charge, at most the reserved amount; the rest returns to the wallet. Default: all. */
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: TOKEN_AMOUNT_PATTERN,
+    example: '2.000',
+    description: `Tokens to charge, 0 up to the reserved amount (more is 422 amount_exceeds_reservation); the rest returns to the wallet. Default: the whole reservation. ${TOKEN_AMOUNT_NOTE}`,
+  })
   @IsOptional()
   @IsTokenAmount({ allowZero: true })
   amount?: string | number;

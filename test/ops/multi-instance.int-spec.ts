@@ -19,6 +19,7 @@ describe('multi-instance: 2 APIs and 2 workers', () => {
   let t: TestApp;
   const procs: ChildProcess[] = [];
   const apis: string[] = [];
+  const metricsPorts: number[] = [];
   let key: string;
 
   beforeAll(async () => {
@@ -41,7 +42,13 @@ describe('multi-instance: 2 APIs and 2 workers', () => {
           stdio: 'ignore',
         }),
       );
-      procs.push(spawn(process.execPath, ['dist/apps/worker/src/main.js'], { env, stdio: 'ignore' }));
+      metricsPorts.push(await freePort());
+      procs.push(
+        spawn(process.execPath, ['dist/apps/worker/src/main.js'], {
+          env: { ...env, WORKER_METRICS_PORT: String(metricsPorts[i]) },
+          stdio: 'ignore',
+        }),
+      );
       apis.push(`http://127.0.0.1:${port}`);
     }
     for (const base of apis) {
@@ -109,5 +116,16 @@ describe('multi-instance: 2 APIs and 2 workers', () => {
       expect((await send(i, 'GET', `/v1/wallets/${o}`)).body.balance).toEqual({ available: '8.300', held: '0.000' });
     }
     expect((await t.verify()).violations).toEqual([]);
+    // Worker-only processes serve their own metrics: together they completed the six jobs.
+    let completed = 0;
+    for (const port of metricsPorts) {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      const m = /queue_jobs_total\{queue="generations",outcome="completed"\} (\d+)/.exec(text);
+      completed += m ? Number(m[1]) : 0;
+      expect(text).toMatch(
+        /provider_request_duration_seconds_count\{provider="cloudflare",outcome="ok"\} \d+|# HELP provider_request_duration_seconds/,
+      );
+    }
+    expect(completed).toBe(6);
   });
 });

@@ -18,7 +18,8 @@ export interface TestApp {
 }
 
 /** The whole API on a random port, against a fresh database and a private BullMQ prefix. */
-export async function startApp(env: Record<string, string> = {}): Promise<TestApp> {
+/** `logs`, when given, receives every JSON log line (for tests of what is logged). */
+export async function startApp(env: Record<string, string> = {}, logs?: string[]): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: db.url,
@@ -29,7 +30,7 @@ export async function startApp(env: Record<string, string> = {}): Promise<TestAp
     DB_POOL_SIZE: '20',
     ...env,
   });
-  const log = createLogger(config.LOG_LEVEL);
+  const log = logs ? createLogger(config.LOG_LEVEL, { write: (line: string) => void logs.push(line) }) : createLogger(config.LOG_LEVEL);
   const app = await createApi(config, log);
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer().address() as AddressInfo).port;

@@ -130,6 +130,13 @@ export class AppConfig {
   @Min(0)
   RATE_LIMIT_PER_MINUTE = 60_000;
 
+  /** A worker-only process (no HTTP API) serves GET /metrics on this port; 0 turns it off. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_METRICS_PORT = 9464;
+
   /** Where generated images are written; the API serves them under /files. */
   @IsString()
   STORAGE_DIR = '.data/images';

@@ -4,8 +4,8 @@ import { pino, type Logger } from 'pino';
 /** Headers that carry secrets: never written to a log line. */
 export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["stripe-signature"]', 'res.headers["set-cookie"]'];
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info'): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'token-wallet' } });
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'token-wallet' } }, destination);
 }
 
 /** Nest's logger interface over pino, so framework messages are JSON lines too. */

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
@@ -7,6 +8,25 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  */
 export const metricsRegistry = new Registry();
 collectDefaultMetrics({ register: metricsRegistry });
+
+/** Prometheus text on GET /metrics from a bare HTTP server: for processes without the API (workers). */
+export function serveMetrics(port: number, host = '0.0.0.0'): Promise<Server | null> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metricsRegistry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': metricsRegistry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  // A second worker on the same host finds the port taken: it runs on, without its own endpoint.
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(null));
+    server.listen(port, host, () => resolve(server));
+  });
+}
 
 export const httpRequests = new Counter({
   name: 'http_requests_total',

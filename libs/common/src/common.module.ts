@@ -13,6 +13,7 @@ import { ApiKey } from './entities/api-key.entity.js';
 import { IdempotencyService } from './idempotency.service.js';
 import { LedgerCheckRegistry } from './ledger-checks.js';
 import { QueueErrorLogger } from './queue-errors.js';
+import { FastRedis } from './fast-redis.js';
 import { RateLimiter } from './rate-limit.js';
 import { APP_CONFIG, LOGGER } from './tokens.js';
 
@@ -55,6 +56,7 @@ export class CommonModule {
         IdempotencyService,
         QueueErrorLogger,
         LedgerCheckRegistry,
+        FastRedis,
         RateLimiter,
       ],
       exports: [
@@ -62,6 +64,7 @@ export class CommonModule {
         DiscoveryModule,
         LedgerCheckRegistry,
         RateLimiter,
+        FastRedis,
         APP_CONFIG,
         LOGGER,
         Clock,

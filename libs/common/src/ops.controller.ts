@@ -1,22 +1,19 @@
-import { Controller, Get, Inject, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { Response } from 'express';
-import { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { RequireScope } from './api-key.guard.js';
-import type { AppConfig } from './config.js';
 import { migrationsApplied } from './data-source.js';
+import { FastRedis } from './fast-redis.js';
 import { CountableQueue, countedQueues, metricsRegistry } from './metrics.js';
-import { APP_CONFIG } from './tokens.js';
 
 /** Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no API key. */
 @ApiTags('ops')
 @Controller()
 @RequireScope('public')
 export class OpsController implements OnModuleInit, OnModuleDestroy {
-  private redis!: Redis;
   private queues: CountableQueue[] = [];
 
   constructor(
@@ -25,19 +22,10 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
     private readonly db: TypeOrmHealthIndicator,
     private readonly dataSource: DataSource,
     private readonly discovery: DiscoveryService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly redis: FastRedis,
   ) {}
 
   onModuleInit(): void {
-    // Its own connection, failing fast: readiness must say "down", not wait for Redis to return.
-    this.redis = new Redis(this.config.REDIS_URL, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1_000,
-    });
-    this.redis.on('error', () => undefined);
-    this.redis.connect().catch(() => undefined);
     this.queues = this.discovery
       .getProviders()
       .map((w) => w.instance as unknown)
@@ -47,7 +35,6 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     for (const q of this.queues) countedQueues.delete(q);
-    this.redis.disconnect();
   }
 
   @Get('health/live')
@@ -71,7 +58,7 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
         async () => {
           const s = this.indicators.check('redis');
           try {
-            await this.redis.ping();
+            await this.redis.client.ping();
             return s.up();
           } catch (e) {
             return s.down({ message: (e as Error).message });

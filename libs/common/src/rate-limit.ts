@@ -1,8 +1,8 @@
-import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config.js';
 import { DomainError } from './errors.js';
+import { FastRedis } from './fast-redis.js';
 import { APP_CONFIG, LOGGER } from './tokens.js';
 
 const WINDOW_S = 60;
@@ -14,23 +14,14 @@ const WINDOW_S = 60;
  * taking money.
  */
 @Injectable()
-export class RateLimiter implements OnModuleDestroy {
-  private readonly redis: Redis;
+export class RateLimiter {
   private warnedAt = 0;
 
   constructor(
+    private readonly redis: FastRedis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly log: Logger,
-  ) {
-    this.redis = new Redis(config.REDIS_URL, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1_000,
-    });
-    this.redis.on('error', () => undefined);
-    this.redis.connect().catch(() => undefined);
-  }
+  ) {}
 
   /** Throws a 429 with the seconds until the window resets when `principalId` is over its limit. */
   async check(principalId: string): Promise<void> {
@@ -41,7 +32,7 @@ export class RateLimiter implements OnModuleDestroy {
     const key = `${this.config.QUEUE_PREFIX}:rl:${principalId}:${window}`;
     let count: number;
     try {
-      const res = await this.redis
+      const res = await this.redis.client
         .multi()
         .incr(key)
         .expire(key, WINDOW_S * 2)
@@ -58,10 +49,6 @@ export class RateLimiter implements OnModuleDestroy {
       const retryAfter = (window + 1) * WINDOW_S - now;
       throw new RateLimited(retryAfter, limit);
     }
-  }
-
-  onModuleDestroy(): void {
-    this.redis.disconnect();
   }
 }
 

@@ -1,0 +1,30 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import type { AppConfig } from './config.js';
+import { APP_CONFIG } from './tokens.js';
+
+/**
+ * A Redis connection that fails fast instead of queueing commands while Redis
+ * is away: readiness must answer "down" and the rate limiter must fail open,
+ * neither may wait for Redis to come back. (BullMQ keeps its own connections,
+ * which do wait.)
+ */
+@Injectable()
+export class FastRedis implements OnModuleDestroy {
+  readonly client: Redis;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.client = new Redis(config.REDIS_URL, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+    });
+    this.client.on('error', () => undefined);
+    this.client.connect().catch(() => undefined);
+  }
+
+  onModuleDestroy(): void {
+    this.client.disconnect();
+  }
+}

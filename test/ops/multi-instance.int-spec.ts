@@ -1,18 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiKeyService } from '@app/common';
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../support/ports.js';
 import { expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
 import { generationEnv } from '../generation/support.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Two API processes and two worker processes (the built entry points) on one database and Redis. */
 describe('multi-instance: 2 APIs and 2 workers', () => {

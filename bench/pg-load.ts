@@ -1,74 +1,26 @@
-import { claimKey, fingerprintOf, formatTokens, type IdempotentRequest, newId, parseTokens, type Sql, storeOutcome } from '@app/common';
-import {
-  availableOf,
-  credit,
-  ensureWeeklyGrant,
-  findReservation,
-  finish,
-  fundingOf,
-  hold,
-  liveBuckets,
-  lockWalletById,
-  lockWalletByOwner,
-  planSpend,
-  reservationView,
-  splitSettlement,
-  SYSTEM,
-} from '@app/ledger';
+import { fingerprintOf, newId, parseTokens } from '@app/common';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { type Progress, runTimed, type TimedResult } from './stats.js';
 
-/** A `pg` client seen through the ledger's narrow {@link Sql} interface. */
-export function pgSql(client: pg.ClientBase): Sql {
-  return {
-    async query<T>(text: string, params?: unknown[]) {
-      const r = await client.query(text, params);
-      return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
-    },
-  };
-}
-
-/** BEGIN ... COMMIT on one pooled connection (READ COMMITTED, like Database.transaction). */
-export async function pgTransaction<T>(pool: pg.Pool, work: (sql: Sql) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(pgSql(client));
-    await client.query('COMMIT');
-    return result;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
-}
-
 /**
  * Gives the hot wallet enough tokens for any run: one `adjustment` bucket
  * (no expiry) funded from the adjustments system account, posted with the
- * ledger's own credit() under the wallet lock, as an admin adjustment would be.
+ * ledger's own credit function under the wallet lock, as an admin adjustment would be.
  */
 export async function topUpWallet(pool: pg.Pool, ownerId: string, tokens: bigint, grantKey: string): Promise<void> {
-  await pgTransaction(pool, async (sql) => {
-    const wallet = await lockWalletByOwner(sql, ownerId);
-    if (!wallet) throw new Error(`no wallet ${ownerId} to top up`);
-    const bucket = await credit(sql, {
-      walletId: wallet.id,
-      source: 'adjustment',
-      amount: tokens * 1000n,
-      expiresAt: null,
-      grantKey,
-      from: SYSTEM.adjustments,
-      kind: 'adjustment',
-      at: new Date(),
-      ref: grantKey,
-      metadata: { reason: 'benchmark hot wallet' },
-    });
-    if (!bucket) throw new Error(`${grantKey} was already credited`);
-  });
+  const { rows } = await pool.query<{ bucket: string | null }>(
+    `SELECT ledger_credit(w.id, 'adjustment', $2, NULL, $3, '00000000-0000-4000-8000-000000000007', 'adjustment', now(), $3,
+       '{"reason": "benchmark hot wallet"}') AS bucket
+     FROM ledger_lock(NULL, $1, now(), 0) AS w`,
+    [ownerId, (tokens * 1000n).toString(), grantKey],
+  );
+  if (!rows[0]?.bucket) throw new Error(`${grantKey} was already credited`);
 }
+
+/** The service's own one-call-per-operation SQL, as Ledger sends it (named prepared statements). */
+export const RESERVE_SQL = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL, NULL, NULL) AS r`;
+export const SETTLE_SQL = `SELECT ledger_finish($1, $2, $3, $4, 'settle', NULL, $5) AS r`;
 
 export interface PgLoadSpec {
   databaseUrl: string;
@@ -87,10 +39,9 @@ export interface PgLoadSpec {
 }
 
 /**
- * The same reserve+settle pairs without Nest, Express or TypeORM: two
- * transactions per pair over a `pg.Pool`, each issuing the statements that
- * IdempotencyService.run + ReservationService.reserveIn / settleIn issue, in
- * the same order, through the same exported functions.
+ * The same reserve+settle pairs without Nest, Fastify/Express or TypeORM: one
+ * statement per operation over a `pg.Pool`, the very functions Ledger calls,
+ * after the same edge work (the request fingerprint, the amount parsed).
  */
 export async function runPgLoad(spec: PgLoadSpec, progress?: (p: Progress) => void): Promise<TimedResult> {
   const pool = new pg.Pool({ connectionString: spec.databaseUrl, max: spec.poolSize, application_name: 'token-wallet-bench' });
@@ -99,66 +50,35 @@ export async function runPgLoad(spec: PgLoadSpec, progress?: (p: Progress) => vo
   const reserveBody = { amount: spec.amount };
 
   const reserve = async (ownerId: string, key: string): Promise<string> => {
-    // What the HTTP edge does before the transaction: fingerprint the request, parse the amount.
-    const idem: IdempotentRequest = {
-      principalId: spec.principalId,
-      key,
-      fingerprint: fingerprintOf('POST', `/v1/wallets/${ownerId}/reservations`, reserveBody),
-    };
-    const now = new Date();
+    const fingerprint = fingerprintOf('POST', `/v1/wallets/${ownerId}/reservations`, reserveBody);
     const amount = parseTokens(reserveBody.amount);
-    return pgTransaction(pool, async (sql) => {
-      if (!(await claimKey(sql, idem))) throw new Error(`idempotency key ${key} was already used`);
-      // ReservationService.reserveIn -> WalletService.lockForSpend
-      const wallet = await lockWalletByOwner(sql, ownerId);
-      if (!wallet) throw new Error(`wallet_not_found ${ownerId}`);
-      await ensureWeeklyGrant(sql, wallet, spec.freeWeeklyMt, now);
-      if (wallet.status === 'frozen') throw new Error(`wallet_frozen ${ownerId}`);
-      const buckets = await liveBuckets(sql, wallet.id, now);
-      const funding = planSpend(buckets, amount, now);
-      if (!funding) throw new Error(`insufficient_funds: ${ownerId} has ${formatTokens(availableOf(buckets, now))}`);
-      const r = await hold(sql, {
-        id: newId('res'),
-        walletId: wallet.id,
-        amount,
-        funding,
-        expiresAt: new Date(now.getTime() + spec.reservationTtlS * 1000),
-        at: now,
-        priceId: null,
-        priceVersion: null,
-        variant: null,
-        quantity: null,
-        ref: null,
-        metadata: null,
-      });
-      await storeOutcome(sql, idem, { status: 201, body: reservationView(r, ownerId, now) });
-      return r.id;
+    const { rows } = await pool.query<{ r: { status: number; body: { id: string }; replayed?: boolean } }>({
+      name: 'ledger_reserve',
+      text: RESERVE_SQL,
+      values: [
+        spec.principalId,
+        key,
+        fingerprint,
+        ownerId,
+        newId('res'),
+        amount.toString(),
+        spec.reservationTtlS,
+        new Date(),
+        spec.freeWeeklyMt.toString(),
+      ],
     });
+    if (rows[0].r.replayed) throw new Error(`idempotency key ${key} was already used`);
+    return rows[0].r.body.id;
   };
 
   const settle = async (id: string, key: string): Promise<void> => {
-    const idem: IdempotentRequest = {
-      principalId: spec.principalId,
-      key,
-      fingerprint: fingerprintOf('POST', `/v1/reservations/${id}/settle`, {}),
-    };
-    await pgTransaction(pool, async (sql) => {
-      if (!(await claimKey(sql, idem))) throw new Error(`idempotency key ${key} was already used`);
-      const now = new Date();
-      // ReservationService.lockReservation
-      const { rows } = await sql.query<{ wallet_id: string }>(`SELECT wallet_id FROM reservations WHERE id = $1`, [id]);
-      if (!rows[0]) throw new Error(`reservation_not_found ${id}`);
-      const wallet = await lockWalletById(sql, rows[0].wallet_id);
-      const r = await findReservation(sql, id);
-      if (!r) throw new Error(`reservation_not_found ${id}`);
-      // ReservationService.settleIn
-      if (r.status !== 'pending' && r.status !== 'expired') throw new Error(`reservation_not_pending ${id}`);
-      if (r.status === 'expired' || r.expires_at.getTime() <= now.getTime()) throw new Error(`reservation_expired ${id}`);
-      const charge = BigInt(r.reserved);
-      const { returned } = splitSettlement(fundingOf(r), charge);
-      const done = await finish(sql, r, 'settled', charge, returned, now);
-      await storeOutcome(sql, idem, { status: 200, body: reservationView(done, wallet.owner_id, now) });
+    const fingerprint = fingerprintOf('POST', `/v1/reservations/${id}/settle`, {});
+    const { rows } = await pool.query<{ r: { status: number; replayed?: boolean } }>({
+      name: 'ledger_finish',
+      text: SETTLE_SQL,
+      values: [spec.principalId, key, fingerprint, id, new Date()],
     });
+    if (rows[0].r.replayed) throw new Error(`idempotency key ${key} was already used`);
   };
 
   try {

@@ -3,6 +3,7 @@ import { CreatePrices1764100001000 } from './1764100001000-CreatePrices.js';
 import { CreateGenerations1764200000000 } from './1764200000000-CreateGenerations.js';
 import { CreateBilling1764300000000 } from './1764300000000-CreateBilling.js';
 import { CreateAuditLog1764400000000 } from './1764400000000-CreateAuditLog.js';
+import { CreateLedgerFunctions1764500000000 } from './1764500000000-CreateLedgerFunctions.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateGenerations1764200000000,
   CreateBilling1764300000000,
   CreateAuditLog1764400000000,
+  CreateLedgerFunctions1764500000000,
 ];

@@ -1,5 +1,5 @@
 import { ApiKeyService, AppConfig, createLogger, Database, loadConfig } from '@app/common';
-import { credit, lockWalletByOwner, SYSTEM, VerifyService, VerifyReport } from '@app/ledger';
+import { Ledger, VerifyService, VerifyReport } from '@app/ledger';
 import { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -94,17 +94,15 @@ export async function expectLedgerConsistent(t: TestApp): Promise<void> {
 /** Credits a wallet with a promo bucket through the ledger's own credit path (admin grants land with the admin API). */
 export async function grantTokens(t: TestApp, ownerId: string, mt: bigint): Promise<void> {
   await t.app.get(Database).transaction(async (tx) => {
-    const wallet = await lockWalletByOwner(tx.sql, ownerId);
-    if (!wallet) throw new Error(`no wallet ${ownerId}`);
-    await credit(tx.sql, {
+    const ledger = t.app.get(Ledger);
+    const wallet = await ledger.lock(tx, { ownerId });
+    await ledger.credit(tx, {
       walletId: wallet.id,
       source: 'promo',
       amount: mt,
       expiresAt: null,
-      grantKey: null,
-      from: SYSTEM.promotionalGrants,
+      from: 'promotionalGrants',
       kind: 'grant',
-      at: new Date(),
     });
   });
 }

@@ -1,3 +1,4 @@
+import { GenerationModule } from '@app/generation';
 import { LedgerModule } from '@app/ledger';
 import { Module } from '@nestjs/common';
 import { AdminController, StatementController } from './admin.controller.js';
@@ -8,7 +9,7 @@ import { ReportsService } from './reports.service.js';
 
 /** Support and finance: admin actions, the audit log, reports, the dashboard page. */
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, GenerationModule],
   controllers: [AdminController, StatementController, DashboardController],
   providers: [AdminService, AuditService, ReportsService],
 })

@@ -1,19 +1,6 @@
 import { Clock, Database, Errors, formatTokens, IdempotencyService, type IdempotentRequest, parseTokens, Principal, Tx } from '@app/common';
-import {
-  availableOf,
-  credit,
-  findReservation,
-  fundingOf,
-  liveBuckets,
-  lockWalletById,
-  lockWalletByOwner,
-  planSpend,
-  postTransfer,
-  splitSettlement,
-  SYSTEM,
-  WalletRow,
-  WalletService,
-} from '@app/ledger';
+import { Ledger, WalletRow, WalletService } from '@app/ledger';
+import { GenerationService } from '@app/generation';
 import { PricingService, priceView } from '@app/pricing';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from './audit.service.js';
@@ -27,24 +14,23 @@ export class AdminService {
     private readonly idempotency: IdempotencyService,
     private readonly audit: AuditService,
     private readonly wallets: WalletService,
+    private readonly ledger: Ledger,
+    private readonly generationsOf: GenerationService,
     private readonly pricing: PricingService,
     private readonly clock: Clock,
   ) {}
 
-  private async lockOwner(tx: Tx, ownerId: string): Promise<WalletRow> {
-    const w = await lockWalletByOwner(tx.sql, ownerId);
-    if (!w) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
-    return w;
+  private lockOwner(tx: Tx, ownerId: string): Promise<WalletRow> {
+    return this.ledger.lock(tx, { ownerId }, this.clock.now());
   }
 
   private async balance(tx: Tx, walletId: string) {
-    const now = this.clock.now();
-    const available = availableOf(await liveBuckets(tx.sql, walletId, now), now);
-    const { rows } = await tx.sql.query<{ held: string }>(
-      `SELECT coalesce(sum(reserved), 0)::text AS held FROM reservations WHERE wallet_id = $1 AND status = 'pending'`,
-      [walletId],
+    const { rows } = await tx.sql.query<{ available: string; held: string }>(
+      `SELECT ledger_available($1, $2)::text AS available,
+         (SELECT coalesce(sum(reserved), 0) FROM reservations WHERE wallet_id = $1 AND status = 'pending')::text AS held`,
+      [walletId, this.clock.now()],
     );
-    return { available: formatTokens(available), held: formatTokens(BigInt(rows[0].held)) };
+    return { available: formatTokens(BigInt(rows[0].available)), held: formatTokens(BigInt(rows[0].held)) };
   }
 
   grant(idem: IdempotentRequest, actor: Principal, ownerId: string, dto: GrantDto) {
@@ -56,18 +42,20 @@ export class AdminService {
     }
     return this.idempotency.run(idem, async (tx) => {
       const w = await this.lockOwner(tx, ownerId);
-      const id = await credit(tx.sql, {
-        walletId: w.id,
-        source: 'promo',
-        amount,
-        expiresAt,
-        grantKey: null,
-        from: SYSTEM.promotionalGrants,
-        kind: 'grant',
-        at: now,
-        ref: `admin:${actor.name}`,
-        metadata: { reason: dto.reason, actor: actor.name },
-      });
+      const id = await this.ledger.credit(
+        tx,
+        {
+          walletId: w.id,
+          source: 'promo',
+          amount,
+          expiresAt,
+          from: 'promotionalGrants',
+          kind: 'grant',
+          ref: `admin:${actor.name}`,
+          metadata: { reason: dto.reason, actor: actor.name },
+        },
+        now,
+      );
       await this.audit.record(tx, {
         actor,
         action: 'grant',
@@ -96,37 +84,22 @@ export class AdminService {
     const now = this.clock.now();
     return this.idempotency.run(idem, async (tx) => {
       const w = await this.lockOwner(tx, ownerId);
-      let id: string | null;
-      if (amount > 0n) {
-        id = await credit(tx.sql, {
-          walletId: w.id,
-          source: 'adjustment',
-          amount,
-          expiresAt: null,
-          grantKey: null,
-          from: SYSTEM.adjustments,
-          kind: 'adjustment',
-          at: now,
-          ref: `admin:${actor.name}`,
-          metadata: { reason: dto.reason, actor: actor.name },
-        });
-      } else {
-        const buckets = await liveBuckets(tx.sql, w.id, now);
-        const plan = planSpend(buckets, -amount, now);
-        if (!plan) {
-          throw Errors.unprocessable(
-            'adjustment_exceeds_balance',
-            `Wallet ${ownerId} has ${formatTokens(availableOf(buckets, now))} tokens available; cannot debit ${formatTokens(-amount)}`,
-          );
-        }
-        id = await postTransfer(tx.sql, {
-          walletId: w.id,
-          kind: 'adjustment',
-          legs: [...plan.map((f) => ({ accountId: f.bucketId, amount: -f.amount })), { accountId: SYSTEM.adjustments, amount: -amount }],
-          at: now,
-          ref: `admin:${actor.name}`,
-          metadata: { reason: dto.reason, actor: actor.name },
-        });
+      const metadata = { reason: dto.reason, actor: actor.name };
+      const ref = `admin:${actor.name}`;
+      const id =
+        amount > 0n
+          ? await this.ledger.credit(
+              tx,
+              { walletId: w.id, source: 'adjustment', amount, expiresAt: null, from: 'adjustments', kind: 'adjustment', ref, metadata },
+              now,
+            )
+          : await this.ledger.debit(tx, { walletId: w.id, amount: -amount, to: 'adjustments', kind: 'adjustment', ref, metadata }, now);
+      if (!id) {
+        const { available } = await this.balance(tx, w.id);
+        throw Errors.unprocessable(
+          'adjustment_exceeds_balance',
+          `Wallet ${ownerId} has ${available} tokens available; cannot debit ${formatTokens(-amount)}`,
+        );
       }
       await this.audit.record(tx, {
         actor,
@@ -145,7 +118,9 @@ export class AdminService {
     return this.idempotency.run(idem, async (tx) => {
       const w = await this.lockOwner(tx, ownerId);
       const status = frozen ? 'frozen' : 'active';
-      await tx.sql.query(`UPDATE wallets SET status = $2, updated_at = now() WHERE id = $1`, [w.id, status]);
+      // An admin's freeze is one cause among others (a dispute's); an admin's unfreeze lifts them all.
+      if (frozen) await this.ledger.freeze(tx, w.id, 'admin');
+      else await this.ledger.unfreeze(tx, w.id, 'all');
       await this.audit.record(tx, {
         actor,
         action: frozen ? 'freeze' : 'unfreeze',
@@ -167,22 +142,12 @@ export class AdminService {
     const now = this.clock.now();
     const asked = dto.amount === undefined ? null : parseTokens(dto.amount);
     return this.idempotency.run(idem, async (tx) => {
-      const { rows } = await tx.sql.query<{
-        wallet_id: string;
-        owner_id: string;
-        reservation_id: string;
-        status: string;
-        tokens_used: string;
-      }>(`SELECT wallet_id, owner_id, reservation_id, status, tokens_used::text FROM generations WHERE id = $1`, [generationId]);
-      const g = rows[0];
+      const g = await this.generationsOf.charge(tx, generationId);
       if (!g) throw Errors.notFound('generation_not_found', `No generation ${generationId}`);
-      await lockWalletById(tx.sql, g.wallet_id);
-      const charged = BigInt(g.tokens_used);
-      const done = await tx.sql.query<{ refunded: string }>(
-        `SELECT coalesce(sum(amount), 0)::text AS refunded FROM transfers WHERE kind = 'refund' AND ref = $1`,
-        [generationId],
-      );
-      const refundable = charged - BigInt(done.rows[0].refunded);
+      await this.ledger.lock(tx, { walletId: g.walletId }, now);
+      // Under the wallet lock: two refunds of one generation never pass its charge together.
+      const charged = g.tokensUsed;
+      const refundable = charged - (await this.ledger.refunded(tx, generationId));
       const amount = asked ?? refundable;
       if (amount <= 0n || amount > refundable) {
         throw Errors.unprocessable(
@@ -190,25 +155,17 @@ export class AdminService {
           `Generation ${generationId} was charged ${formatTokens(charged)}; ${formatTokens(refundable)} can still be refunded, ${formatTokens(amount)} was asked`,
         );
       }
-      const r = await findReservation(tx.sql, g.reservation_id);
-      const payers = r ? splitSettlement(fundingOf(r), BigInt(r.settled)).charged.map((f) => f.bucketId) : [];
-      const exp = await tx.sql.query<{ expires_at: Date | null }>(
-        `SELECT min(expires_at) AS expires_at FROM buckets WHERE id = ANY($1::uuid[])`,
-        [payers],
+      const { bucketId: bucket, expiresAt } = await this.ledger.refund(
+        tx,
+        {
+          walletId: g.walletId,
+          reservationId: g.reservationId,
+          amount,
+          ref: generationId,
+          metadata: { generation_id: generationId, reason: dto.reason, actor: actor.name },
+        },
+        now,
       );
-      const expiresAt = exp.rows[0]?.expires_at ?? null;
-      const bucket = await credit(tx.sql, {
-        walletId: g.wallet_id,
-        source: 'refund',
-        amount,
-        expiresAt,
-        grantKey: null,
-        from: SYSTEM.revenue,
-        kind: 'refund',
-        at: now,
-        ref: generationId,
-        metadata: { generation_id: generationId, reason: dto.reason, actor: actor.name },
-      });
       await this.audit.record(tx, {
         actor,
         action: 'refund',
@@ -216,18 +173,18 @@ export class AdminService {
         targetId: generationId,
         amount,
         reason: dto.reason,
-        details: { owner_id: g.owner_id, bucket_id: bucket, expires_at: expiresAt?.toISOString() ?? null },
+        details: { owner_id: g.ownerId, bucket_id: bucket, expires_at: expiresAt?.toISOString() ?? null },
       });
       return {
         status: 201,
         body: {
           id: bucket,
           generation_id: generationId,
-          owner_id: g.owner_id,
+          owner_id: g.ownerId,
           amount: formatTokens(amount),
           refunded_total: formatTokens(charged - refundable + amount),
           expires_at: expiresAt?.toISOString() ?? null,
-          balance: await this.balance(tx, g.wallet_id),
+          balance: await this.balance(tx, g.walletId),
         },
       };
     });

@@ -1,3 +1,4 @@
+import { LedgerModule } from '@app/ledger';
 import { APP_CONFIG, AppConfig } from '@app/common';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
@@ -13,7 +14,7 @@ import { WebhookIntakeService } from './webhook-intake.service.js';
 
 /** Stripe: catalog, Checkout, the portal, webhook intake and its ledger effects, reconcile. */
 @Module({
-  imports: [BullModule.registerQueue({ name: BILLING_QUEUE })],
+  imports: [LedgerModule, BullModule.registerQueue({ name: BILLING_QUEUE })],
   controllers: [BillingController, StripeWebhookController],
   providers: [
     { provide: STRIPE, inject: [APP_CONFIG], useFactory: (c: AppConfig) => createStripe(c) },

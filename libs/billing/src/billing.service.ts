@@ -1,4 +1,5 @@
 import { Database, Errors } from '@app/common';
+import { Ledger } from '@app/ledger';
 import { Inject, Injectable } from '@nestjs/common';
 import type Stripe from 'stripe';
 import { catalogView, lookupKey } from './catalog.js';
@@ -21,6 +22,7 @@ export class BillingService {
 
   constructor(
     private readonly db: Database,
+    private readonly ledger: Ledger,
     @Inject(CATALOG) private readonly catalog: Catalog,
     @Inject(STRIPE) private readonly stripe: Stripe | null,
   ) {}
@@ -106,10 +108,7 @@ export class BillingService {
       { metadata: { owner_id: ownerId, wallet_id: wallet.id } },
       { idempotencyKey: `tw-customer-${wallet.id}` },
     );
-    await this.db.query(`UPDATE wallets SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL`, [
-      wallet.id,
-      customer.id,
-    ]);
+    await this.ledger.setStripeCustomer(wallet.id, customer.id);
     return { walletId: wallet.id, customer: customer.id };
   }
 

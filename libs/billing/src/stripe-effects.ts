@@ -1,5 +1,5 @@
 import { Errors, Tx } from '@app/common';
-import { credit, lockWalletById, postTransfer, SYSTEM, WalletRow } from '@app/ledger';
+import { Ledger, WalletRow } from '@app/ledger';
 import { Injectable } from '@nestjs/common';
 import type Stripe from 'stripe';
 import { idOf } from './stripe.client.js';
@@ -16,6 +16,8 @@ const MT_PER_TOKEN = 1000n;
  */
 @Injectable()
 export class StripeEffects {
+  constructor(private readonly ledger: Ledger) {}
+
   /** Our metadata first (we set it on every session and subscription), then the customer id. */
   async walletFor(tx: Tx, metadata: Stripe.Metadata | null | undefined, customer: string | null): Promise<WalletRow | null> {
     let id = metadata?.wallet_id && /^[0-9a-f-]{36}$/.test(metadata.wallet_id) ? metadata.wallet_id : null;
@@ -25,7 +27,7 @@ export class StripeEffects {
     }
     if (!id) return null;
     const { rows } = await tx.sql.query<{ id: string }>(`SELECT id FROM wallets WHERE id = $1`, [id]);
-    return rows[0] ? lockWalletById(tx.sql, id) : null;
+    return rows[0] ? this.ledger.lock(tx, { walletId: id }) : null;
   }
 
   /** A paid pack: a purchase bucket, no expiry, keyed by the payment intent. */
@@ -101,18 +103,21 @@ export class StripeEffects {
     },
   ): Promise<EffectResult> {
     const key = p.kind === 'pack' ? `stripe:pi:${p.paymentIntent}` : `stripe:invoice:${p.sourceId}`;
-    const bucket = await credit(tx.sql, {
-      walletId: wallet.id,
-      source: p.source,
-      amount: BigInt(p.tokens) * MT_PER_TOKEN,
-      expiresAt: p.expiresAt,
-      grantKey: key,
-      from: SYSTEM.stripeClearing,
-      kind: p.kind === 'pack' ? 'purchase' : 'plan',
-      at: p.at,
-      ref: key,
-      metadata: { ...p.metadata, amount_cents: p.amountCents },
-    });
+    const bucket = await this.ledger.credit(
+      tx,
+      {
+        walletId: wallet.id,
+        source: p.source,
+        amount: BigInt(p.tokens) * MT_PER_TOKEN,
+        expiresAt: p.expiresAt,
+        grantKey: key,
+        from: 'stripeClearing',
+        kind: p.kind === 'pack' ? 'purchase' : 'plan',
+        ref: key,
+        metadata: { ...p.metadata, amount_cents: p.amountCents },
+      },
+      p.at,
+    );
     if (!bucket) return 'already_credited';
     await tx.sql.query(
       `INSERT INTO stripe_payments (payment_intent, wallet_id, bucket_id, kind, source_id, amount_cents) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -160,21 +165,21 @@ export class StripeEffects {
       [s.id, walletId, s.planId, s.status, s.periodEnd, s.cancelAtPeriodEnd, s.eventAt, s.onlyIfAbsent],
     );
     // The wallet shows its newest subscription.
-    await tx.sql.query(
-      `UPDATE wallets SET plan = (
-         SELECT jsonb_build_object('plan_id', plan_id, 'status', status, 'subscription_id', id,
-           'current_period_end', current_period_end, 'cancel_at_period_end', cancel_at_period_end)
-         FROM subscriptions WHERE wallet_id = $1 ORDER BY last_event_at DESC LIMIT 1), updated_at = now()
-       WHERE id = $1`,
+    const { rows } = await tx.sql.query<{ plan: Record<string, unknown> }>(
+      `SELECT jsonb_build_object('plan_id', plan_id, 'status', status, 'subscription_id', id,
+         'current_period_end', current_period_end, 'cancel_at_period_end', cancel_at_period_end) AS plan
+       FROM subscriptions WHERE wallet_id = $1 ORDER BY last_event_at DESC LIMIT 1`,
       [walletId],
     );
+    await this.ledger.setPlan(tx, walletId, rows[0]?.plan ?? null);
   }
 
   /**
-   * A refund or dispute: claws the reversed share of the tokens back from the
-   * payment's bucket, up to what is left in it; the shortfall (tokens already
-   * spent) is booked to chargeback losses and the wallet flagged. Never
-   * negative. Amounts are cumulative, so a repeated event reverses nothing twice.
+   * A refund or dispute: the reversed share of the payment's tokens is taken
+   * back by the ledger (from what is left, from holds as they return, and as
+   * chargeback losses only for what was really spent; the wallet is flagged
+   * then). Amounts are cumulative, and the ledger is told the absolute number
+   * of reversed tokens, so a repeated event reverses nothing twice.
    */
   async reverse(
     tx: Tx,
@@ -191,7 +196,7 @@ export class StripeEffects {
       [paymentIntent, invoiceId],
     );
     if (!head.rows[0]) return 'ignored';
-    await lockWalletById(tx.sql, head.rows[0].wallet_id);
+    await this.ledger.lock(tx, { walletId: head.rows[0].wallet_id }, at);
     paymentIntent = head.rows[0].payment_intent;
     const { rows } = await tx.sql.query<{
       wallet_id: string;
@@ -200,9 +205,8 @@ export class StripeEffects {
       refunded_cents: string;
       disputed_cents: string;
       granted: string;
-      remaining: string;
     }>(
-      `SELECT p.wallet_id, p.bucket_id, p.amount_cents::text, p.refunded_cents::text, p.disputed_cents::text, b.granted::text, b.remaining::text
+      `SELECT p.wallet_id, p.bucket_id, p.amount_cents::text, p.refunded_cents::text, p.disputed_cents::text, b.granted::text
        FROM stripe_payments p JOIN buckets b ON b.id = p.bucket_id WHERE p.payment_intent = $1 FOR UPDATE OF p`,
       [paymentIntent],
     );
@@ -213,35 +217,27 @@ export class StripeEffects {
       refunded: change.refundedCents !== undefined ? BigInt(Math.max(change.refundedCents, Number(before.refunded))) : before.refunded,
       disputed: change.disputedCents !== undefined ? BigInt(Math.max(change.disputedCents, Number(before.disputed))) : before.disputed,
     };
-    const reversed = (r: { refunded: bigint; disputed: bigint }) => (r.refunded + r.disputed > amount ? amount : r.refunded + r.disputed);
-    const deltaCents = reversed(after) - reversed(before);
+    const reversedCents = (r: { refunded: bigint; disputed: bigint }) =>
+      r.refunded + r.disputed > amount ? amount : r.refunded + r.disputed;
+    const deltaCents = reversedCents(after) - reversedCents(before);
     await tx.sql.query(`UPDATE stripe_payments SET refunded_cents = $2, disputed_cents = $3 WHERE payment_intent = $1`, [
       paymentIntent,
       after.refunded.toString(),
       after.disputed.toString(),
     ]);
-    if (freeze) await tx.sql.query(`UPDATE wallets SET status = 'frozen', updated_at = now() WHERE id = $1`, [p.wallet_id]);
+    if (freeze) await this.ledger.freeze(tx, p.wallet_id, `dispute:${paymentIntent}`);
     if (deltaCents <= 0n) return freeze ? 'updated' : 'ignored';
     // The tokens this share of the payment bought (exact for packs; proportional for plans).
-    const claw = (BigInt(p.granted) * deltaCents) / amount;
-    const remaining = BigInt(p.remaining);
-    const take = claw < remaining ? claw : remaining;
-    const shortfall = claw - take;
-    if (claw > 0n) {
-      await postTransfer(tx.sql, {
-        walletId: p.wallet_id,
-        kind: 'clawback',
-        legs: [
-          { accountId: p.bucket_id, amount: -take },
-          { accountId: SYSTEM.stripeClearing, amount: claw },
-          { accountId: SYSTEM.chargebackLosses, amount: -shortfall },
-        ],
-        at,
-        ref: `stripe:reversal:${paymentIntent}:${reversed(after)}`,
-        metadata: { payment_intent: paymentIntent, reversed_cents: deltaCents.toString(), shortfall: shortfall.toString() },
-      });
-    }
-    if (shortfall > 0n) await tx.sql.query(`UPDATE wallets SET flagged = true, updated_at = now() WHERE id = $1`, [p.wallet_id]);
+    await this.ledger.setReversed(
+      tx,
+      p.bucket_id,
+      {
+        reversed: (BigInt(p.granted) * reversedCents(after)) / amount,
+        ref: `stripe:reversal:${paymentIntent}:${reversedCents(after)}`,
+        metadata: { payment_intent: paymentIntent, reversed_cents: deltaCents.toString() },
+      },
+      at,
+    );
     return 'reversed';
   }
 }

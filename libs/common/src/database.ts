@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 
+interface PgPool {
+  query<T>(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+}
+
 /**
  * The narrow SQL surface the ledger is written against. TypeORM's query
  * runner and a bare `pg` client both fit it, so the benchmark can issue the
@@ -59,6 +63,17 @@ export class Database {
     } finally {
       await runner.release();
     }
+  }
+
+  /**
+   * One statement as a named prepared statement on the driver's pool (no
+   * TypeORM in between): the hot path's single round trip. Inside a caller's
+   * transaction it runs there instead, unnamed.
+   */
+  async call<T = Record<string, unknown>>(name: string, text: string, params: unknown[], tx?: Tx): Promise<T[]> {
+    if (tx) return (await tx.sql.query<T>(text, params)).rows;
+    const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
+    return (await pool.query<T>({ name, text, values: params })).rows;
   }
 
   /** A single SELECT outside an explicit transaction. */

@@ -1,5 +1,5 @@
-import { Database, DomainError, LOGGER, Tx } from '@app/common';
-import { lockWalletById, ReservationService } from '@app/ledger';
+import { Clock, Database, LOGGER, Tx } from '@app/common';
+import { Ledger } from '@app/ledger';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { WebhookService } from './webhooks/webhook.service.js';
@@ -18,40 +18,55 @@ export type Outcome = { images: { url: string }[]; format: string } | { error: {
 export class GenerationFinisher {
   constructor(
     private readonly db: Database,
-    private readonly reservations: ReservationService,
+    private readonly ledger: Ledger,
     private readonly webhooks: WebhookService,
+    private readonly clock: Clock,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
   async finish(id: string, outcome: Outcome): Promise<GenerationRow | null> {
     const done = await this.db.transaction(async (tx) => {
-      const head = await tx.sql.query<{ wallet_id: string }>(`SELECT wallet_id FROM generations WHERE id = $1`, [id]);
-      if (!head.rows[0]) return null;
-      await lockWalletById(tx.sql, head.rows[0].wallet_id);
-      const { rows } = await tx.sql.query<GenerationRow>(`SELECT ${GENERATION_COLUMNS} FROM generations WHERE id = $1 FOR UPDATE`, [id]);
+      // The generation row once, then the wallet once (inside the ledger's settle).
+      const { rows } = await tx.sql.query<GenerationRow & { hold_live: boolean }>(
+        `SELECT ${GENERATION_COLUMNS},
+           (SELECT r.status = 'pending' AND r.expires_at > $2 FROM reservations r WHERE r.id = generations.reservation_id) AS hold_live
+         FROM generations WHERE id = $1 FOR UPDATE OF generations`,
+        [id, this.clock.now()],
+      );
       const g = rows[0];
-      if (g.status === 'succeeded' || g.status === 'failed') return null;
-      return this.settle(tx, g, outcome);
+      if (!g || g.status === 'succeeded' || g.status === 'failed') return null;
+      return this.settle(tx, g, g.hold_live ? outcome : this.holdGone(g, outcome), g.hold_live);
     });
     if (done) await this.notify(done.generation, done.batch);
     return done?.generation ?? null;
   }
 
-  private async settle(tx: Tx, g: GenerationRow, outcome: Outcome): Promise<{ generation: GenerationRow; batch: BatchRow | null }> {
-    const images = 'images' in outcome ? outcome.images.slice(0, g.n) : [];
-    let charge = BigInt(g.unit_price) * BigInt(images.length);
-    let error = 'error' in outcome ? outcome.error : null;
-    try {
-      if (images.length > 0) await this.reservations.settleIn(tx, g.reservation_id, charge);
-      else await this.reservations.settleIn(tx, g.reservation_id, 0n, 'released');
-    } catch (e) {
-      // The hold lapsed (or was released) under the job: its tokens are already back in
-      // the wallet, so the images go unbilled rather than charged a second way.
-      if (!(e instanceof DomainError) || e.status !== 409) throw e;
-      if (charge > 0n) this.log.warn({ generation: g.id, code: e.code }, 'hold ended before settlement: delivered images are not billed');
-      charge = 0n;
-      if (images.length === 0) error ??= { code: 'hold_expired', message: e.detail };
+  /**
+   * The hold ended under the job (it lapsed past GENERATION_MAX_HOLD_S, or the
+   * gateway released it): an image is never delivered unbilled, so the
+   * generation fails and its images are withheld.
+   */
+  private holdGone(g: GenerationRow, outcome: Outcome): Outcome {
+    if ('images' in outcome && outcome.images.length > 0) {
+      this.log.warn({ generation: g.id }, 'hold ended before settlement: the images are withheld, nothing is charged');
     }
+    return {
+      error: { code: 'hold_expired', message: `The hold ${g.reservation_id} ended before the generation finished; nothing was charged` },
+    };
+  }
+
+  private async settle(
+    tx: Tx,
+    g: GenerationRow,
+    outcome: Outcome,
+    holdLive: boolean,
+  ): Promise<{ generation: GenerationRow; batch: BatchRow | null }> {
+    const images = 'images' in outcome ? outcome.images.slice(0, g.n) : [];
+    const charge = BigInt(g.unit_price) * BigInt(images.length);
+    const error = 'error' in outcome ? outcome.error : null;
+    // One statement, inside this transaction: the wallet is locked once, here.
+    if (images.length > 0) await this.ledger.settle(g.reservation_id, charge, undefined, tx);
+    else if (holdLive) await this.ledger.release(g.reservation_id, undefined, tx);
     const status = images.length > 0 ? 'succeeded' : 'failed';
     const output = images.length > 0 && 'format' in outcome ? { images, format: outcome.format } : null;
     const { rows } = await tx.sql.query<GenerationRow>(

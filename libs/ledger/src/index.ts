@@ -1,10 +1,19 @@
-export * from './journal.js';
-export * from './ledger-sql.js';
-export * from './ledger.module.js';
-export * from './maintenance.service.js';
-export * from './reservation.service.js';
-export * from './spending.js';
-export * from './verify.service.js';
-export * from './views.js';
-export * from './wallet.service.js';
-export * from './weeks.js';
+// The ledger's public surface: the front door (Ledger) and the services other libs may call.
+export { SYSTEM, type SystemAccount } from './accounts.js';
+export {
+  type BucketSource,
+  type Credit,
+  type Hold,
+  Ledger,
+  ledgerError,
+  type Reversal,
+  type ReversalResult,
+  type WalletRow,
+} from './ledger.js';
+export { LedgerModule, LedgerWorkerModule } from './ledger.module.js';
+export { MaintenanceService } from './maintenance.service.js';
+export { type HoldRequest, ReservationService } from './reservation.service.js';
+export { type VerifyReport, VerifyService } from './verify.service.js';
+export type { ReservationView } from './views.js';
+export { assertOwnerId, type TransactionView, type WalletView, WalletService } from './wallet.service.js';
+export { isoWeek, nextWeekStart, weekStart } from './weeks.js';

@@ -2,18 +2,22 @@ import { MAINTENANCE_QUEUE } from '@app/common';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { LedgerAdminController, ReservationController, WalletController } from './ledger.controller.js';
+import { Ledger } from './ledger.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { MaintenanceService } from './maintenance.service.js';
 import { ReservationService } from './reservation.service.js';
 import { VerifyService } from './verify.service.js';
 import { WalletService } from './wallet.service.js';
 
-/** Wallets, buckets, transfers, reservations, weekly grants, expiry, verify. */
+/**
+ * Owns wallets, accounts, buckets, transfers, entries and reservations: only
+ * this module writes them, through {@link Ledger}. Weekly grants, expiry, verify.
+ */
 @Module({
   imports: [BullModule.registerQueue({ name: MAINTENANCE_QUEUE })],
   controllers: [WalletController, ReservationController, LedgerAdminController],
-  providers: [WalletService, ReservationService, MaintenanceService, VerifyService],
-  exports: [WalletService, ReservationService, MaintenanceService, VerifyService],
+  providers: [Ledger, WalletService, ReservationService, MaintenanceService, VerifyService],
+  exports: [Ledger, WalletService, ReservationService, MaintenanceService, VerifyService],
 })
 export class LedgerModule {}
 

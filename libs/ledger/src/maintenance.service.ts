@@ -1,9 +1,7 @@
 import { Clock, Database, LOGGER } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { postTransfer, SYSTEM } from './journal.js';
-import { lockWalletById } from './ledger-sql.js';
-import { ReservationService } from './reservation.service.js';
+import { Ledger } from './ledger.js';
 
 const BATCH = 500;
 
@@ -13,7 +11,7 @@ export class MaintenanceService {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
-    private readonly reservations: ReservationService,
+    private readonly ledger: Ledger,
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
@@ -26,7 +24,7 @@ export class MaintenanceService {
         [this.clock.now()],
       );
       let done = 0;
-      for (const { id } of due) if (await this.reservations.expireOne(id)) done++;
+      for (const { id } of due) if (await this.ledger.expire(id)) done++;
       total += done;
       if (due.length < BATCH || done === 0) break;
     }
@@ -45,27 +43,7 @@ export class MaintenanceService {
         [now],
       );
       for (const b of due) {
-        const expired = await this.db.transaction(async (tx) => {
-          await lockWalletById(tx.sql, b.wallet_id);
-          const { rows } = await tx.sql.query<{ remaining: string }>(
-            `SELECT remaining::text FROM buckets WHERE id = $1 AND remaining > 0 AND expires_at <= $2`,
-            [b.id, now],
-          );
-          const left = rows[0] ? BigInt(rows[0].remaining) : 0n;
-          if (left === 0n) return 0n;
-          await postTransfer(tx.sql, {
-            walletId: b.wallet_id,
-            kind: 'expire',
-            legs: [
-              { accountId: b.id, amount: -left },
-              { accountId: SYSTEM.breakage, amount: left },
-            ],
-            at: now,
-            ref: b.id,
-            metadata: { bucket_id: b.id },
-          });
-          return left;
-        });
+        const expired = await this.ledger.expireBucket(b.id);
         if (expired > 0n) {
           buckets++;
           amount += expired;

@@ -1,6 +1,6 @@
 import { Database, LedgerCheckRegistry } from '@app/common';
 import { Injectable } from '@nestjs/common';
-import { SYSTEM } from './journal.js';
+import { SYSTEM } from './accounts.js';
 
 export interface Violation {
   invariant: string;

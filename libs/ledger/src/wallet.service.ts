@@ -1,6 +1,6 @@
-import { APP_CONFIG, AppConfig, Clock, Database, Errors, formatTokens, OWNER_ID, Tx } from '@app/common';
+import { APP_CONFIG, AppConfig, Clock, Database, Errors, formatTokens, OWNER_ID } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
-import { createWallet, ensureWeeklyGrant, lockWalletByOwner, WalletRow } from './ledger-sql.js';
+import { Ledger } from './ledger.js';
 import { isoWeek } from './weeks.js';
 
 export interface WalletView {
@@ -47,6 +47,7 @@ export function assertOwnerId(ownerId: string): void {
 export class WalletService {
   constructor(
     private readonly db: Database,
+    private readonly ledger: Ledger,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -54,24 +55,8 @@ export class WalletService {
   /** PUT: creates the wallet (with this week's free grant) or returns it. */
   async ensure(ownerId: string): Promise<{ created: boolean; view: WalletView }> {
     assertOwnerId(ownerId);
-    const now = this.clock.now();
-    const created = await this.db.transaction(async (tx) => {
-      const r = await createWallet(tx.sql, ownerId, now);
-      await ensureWeeklyGrant(tx.sql, r.wallet, this.config.freeWeeklyMt, now);
-      return r.created;
-    });
+    const created = await this.ledger.createWallet(ownerId, this.clock.now());
     return { created, view: await this.view(ownerId) };
-  }
-
-  /**
-   * Locks the wallet for a spending operation and makes sure this week's
-   * grant exists first. 404 when there is no wallet.
-   */
-  async lockForSpend(tx: Tx, ownerId: string, now: Date): Promise<WalletRow> {
-    const wallet = await lockWalletByOwner(tx.sql, ownerId);
-    if (!wallet) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
-    await ensureWeeklyGrant(tx.sql, wallet, this.config.freeWeeklyMt, now);
-    return wallet;
   }
 
   async view(ownerId: string): Promise<WalletView> {
@@ -89,7 +74,7 @@ export class WalletService {
     if (!wallet) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
     if (this.config.freeWeeklyMt > 0n && wallet.free_week !== isoWeek(now)) {
       // A read in a new week grants lazily too, so the balance shown is the balance spendable.
-      await this.db.transaction(async (tx) => this.lockForSpend(tx, ownerId, now));
+      await this.db.transaction(async (tx) => this.ledger.lock(tx, { ownerId }, now));
     }
     const [buckets, held] = await Promise.all([
       this.db.query<{ id: string; source: string; granted: string; remaining: string; expires_at: Date | null }>(

@@ -1,0 +1,402 @@
+import {
+  APP_CONFIG,
+  AppConfig,
+  Clock,
+  Database,
+  DomainError,
+  ERROR_CODES,
+  type ErrorCode,
+  type IdempotentRequest,
+  ledgerOperations,
+  reservationAge,
+  Outcome,
+  pgCode,
+  Tx,
+} from '@app/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { SYSTEM, type SystemAccount } from './accounts.js';
+import type { ReservationView } from './views.js';
+
+/**
+ * The ledger's front door: every change to `wallets`, `buckets`, `accounts`,
+ * `transfers`, `entries` and `reservations` goes through here, and nowhere
+ * else. Each operation is one statement (a PL/pgSQL function of the
+ * CreateLedgerFunctions migration) that takes the wallet lock itself, with the
+ * weekly grant where it spends, so callers say *what* happens and the ledger
+ * decides *how*: the spending order, the legs of every transfer, the holds.
+ *
+ * Without a `tx` an operation runs alone, as a named prepared statement on the
+ * pool (one round trip, its own transaction); with one it joins the caller's
+ * transaction (a generation records itself with its hold).
+ */
+export type BucketSource = 'free_weekly' | 'promo' | 'plan' | 'purchase' | 'refund' | 'adjustment';
+
+export interface WalletRow {
+  id: string;
+  owner_id: string;
+  status: 'active' | 'frozen';
+  flagged: boolean;
+  freezes: string[];
+  plan: unknown;
+  created_at: Date;
+}
+
+export interface Hold {
+  /** Millitokens to hold. */
+  amount: bigint;
+  expiresInS: number;
+  price?: { priceId: string; version: number; variant: string } | null;
+  quantity?: number | null;
+  ref?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface Credit {
+  walletId: string;
+  source: BucketSource;
+  amount: bigint;
+  expiresAt: Date | null;
+  /** Unique: a second credit with the same key is a no-op (null). */
+  grantKey?: string | null;
+  /** The system account the value comes from. */
+  from: SystemAccount;
+  kind: 'grant' | 'purchase' | 'plan' | 'refund' | 'adjustment';
+  ref?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface Reversal {
+  /** Of the bucket's tokens, how many its payment's reversals take back now (absolute). */
+  reversed: bigint;
+  ref: string;
+  metadata?: Record<string, unknown> | null;
+}
+
+export interface ReversalResult {
+  walletId: string;
+  clawed: bigint;
+  lost: bigint;
+  due: bigint;
+  direction: -1 | 0 | 1;
+}
+
+type Replayable<T> = Outcome<T> & { replayed?: boolean };
+
+const TITLES: Record<number, string> = {
+  402: 'Insufficient funds',
+  404: 'Not found',
+  409: 'Conflict',
+  422: 'Unprocessable request',
+  423: 'Wallet frozen',
+};
+
+/** A domain error raised by the ledger's SQL (SQLSTATE TW001: message = code, detail = text). */
+export function ledgerError(e: unknown): unknown {
+  if (pgCode(e) !== 'TW001') return e;
+  const err = e as { driverError?: { message?: string; detail?: string }; message?: string; detail?: string };
+  const code = (err.driverError?.message ?? err.message ?? '') as ErrorCode;
+  const detail = err.driverError?.detail ?? err.detail ?? code;
+  const status = (ERROR_CODES[code] as { status: number } | undefined)?.status ?? 409;
+  return new DomainError(status, code, TITLES[status] ?? 'Conflict', detail);
+}
+
+const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS r`;
+const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7) AS r`;
+const EXTEND = `SELECT ledger_extend($1, $2, $3, $4, $5, $6, $7) AS r`;
+
+@Injectable()
+export class Ledger {
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private async call<T>(op: string, name: string, text: string, params: unknown[], tx?: Tx): Promise<T> {
+    try {
+      const rows = await this.db.call<{ r: T }>(name, text, params, tx);
+      ledgerOperations.inc({ type: op, outcome: 'ok' });
+      return rows[0].r;
+    } catch (e) {
+      const mapped = ledgerError(e);
+      ledgerOperations.inc({ type: op, outcome: mapped instanceof DomainError ? mapped.code : 'error' });
+      throw mapped;
+    }
+  }
+
+  private idemParams(idem?: IdempotentRequest): unknown[] {
+    return [idem?.principalId ?? null, idem?.key ?? null, idem?.fingerprint ?? null];
+  }
+
+  /** PUT /v1/wallets: true when the wallet was created (with this week's grant). */
+  createWallet(ownerId: string, now = this.clock.now()): Promise<boolean> {
+    return this.call('create_wallet', 'ledger_create_wallet', `SELECT ledger_create_wallet($1, $2, $3) AS r`, [
+      ownerId,
+      now,
+      this.config.freeWeeklyMt.toString(),
+    ]);
+  }
+
+  /**
+   * Takes the wallet's row lock (and this week's grant) inside the caller's
+   * transaction, for work that must read and decide under it (a refund reads
+   * what was charged). 404 when there is no wallet.
+   */
+  async lock(tx: Tx, wallet: { ownerId: string } | { walletId: string }, now = this.clock.now()): Promise<WalletRow> {
+    const id = 'walletId' in wallet ? wallet.walletId : null;
+    const owner = 'ownerId' in wallet ? wallet.ownerId : null;
+    try {
+      const { rows } = await tx.sql.query<WalletRow>(
+        `SELECT id, owner_id, status, flagged, freezes, plan, created_at FROM ledger_lock($1, $2, $3, $4)`,
+        [id, owner, now, this.config.freeWeeklyMt.toString()],
+      );
+      return rows[0];
+    } catch (e) {
+      throw ledgerError(e);
+    }
+  }
+
+  /** Holds tokens: the idempotency claim, lock, weekly grant, spend, hold and stored response in one call. */
+  reserve(
+    ownerId: string,
+    id: string,
+    hold: Hold,
+    idem?: IdempotentRequest,
+    tx?: Tx,
+    now = this.clock.now(),
+  ): Promise<Replayable<ReservationView>> {
+    return this.call(
+      'reserve',
+      'ledger_reserve',
+      RESERVE,
+      [
+        ...this.idemParams(idem),
+        ownerId,
+        id,
+        hold.amount.toString(),
+        hold.expiresInS,
+        now,
+        this.config.freeWeeklyMt.toString(),
+        hold.price?.priceId ?? null,
+        hold.price?.version ?? null,
+        hold.price?.variant ?? null,
+        hold.quantity ?? null,
+        hold.ref ?? null,
+        hold.metadata ? JSON.stringify(hold.metadata) : null,
+      ],
+      tx,
+    );
+  }
+
+  /** A batch: every hold under one lock, all or nothing. Returns the wallet's id. */
+  async reserveAll(
+    tx: Tx,
+    ownerId: string,
+    holds: (Omit<Hold, 'price' | 'metadata'> & { id: string })[],
+    price: { priceId: string; version: number; variant: string },
+    now = this.clock.now(),
+  ): Promise<string> {
+    try {
+      const { rows } = await tx.sql.query<{ id: string; wallet_id: string }>(
+        `SELECT id, wallet_id FROM ledger_reserve_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        [
+          ownerId,
+          holds.map((h) => h.id),
+          holds.map((h) => h.amount.toString()),
+          holds.map((h) => h.quantity ?? null),
+          holds.map((h) => h.ref ?? null),
+          holds[0]?.expiresInS ?? this.config.RESERVATION_DEFAULT_TTL_S,
+          now,
+          this.config.freeWeeklyMt.toString(),
+          price.priceId,
+          price.version,
+          price.variant,
+        ],
+      );
+      ledgerOperations.inc({ type: 'reserve', outcome: 'ok' }, rows.length);
+      return rows[0].wallet_id;
+    } catch (e) {
+      throw ledgerError(e);
+    }
+  }
+
+  /** Charges `amount` (default: all) of a pending hold; the rest returns to the buckets it came from. */
+  settle(id: string, amount: bigint | undefined, idem?: IdempotentRequest, tx?: Tx): Promise<Replayable<ReservationView>> {
+    return this.finish('settle', id, amount ?? null, idem, tx);
+  }
+
+  /** Returns all of a pending hold to its buckets. */
+  release(id: string, idem?: IdempotentRequest, tx?: Tx): Promise<Replayable<ReservationView>> {
+    return this.finish('release', id, 0n, idem, tx);
+  }
+
+  /** Ends a lapsed hold (the sweeper); false when it was not pending and due. */
+  async expire(id: string): Promise<boolean> {
+    return (await this.finish('expire', id, 0n)) !== null;
+  }
+
+  private async finish(
+    action: 'settle' | 'release' | 'expire',
+    id: string,
+    amount: bigint | null,
+    idem?: IdempotentRequest,
+    tx?: Tx,
+  ): Promise<Replayable<ReservationView>> {
+    const out = await this.call<Replayable<ReservationView> | null>(
+      action,
+      'ledger_finish',
+      FINISH,
+      [...this.idemParams(idem), id, action, amount?.toString() ?? null, this.clock.now()],
+      tx,
+    );
+    if (out && !out.replayed && out.body.finished_at) {
+      reservationAge.observe({ status: out.body.status }, (Date.parse(out.body.finished_at) - Date.parse(out.body.created_at)) / 1000);
+    }
+    return out as Replayable<ReservationView>;
+  }
+
+  /** Moves a pending hold's expiry later, at most `maxS` after it was made. */
+  extend(id: string, expiresAt: Date, maxS: number, idem?: IdempotentRequest, tx?: Tx): Promise<Replayable<ReservationView>> {
+    return this.call('extend', 'ledger_extend', EXTEND, [...this.idemParams(idem), id, expiresAt, maxS, this.clock.now()], tx);
+  }
+
+  /** Opens a bucket funded from a system account; null when `grantKey` was already credited. The caller holds the lock. */
+  credit(tx: Tx, c: Credit, now = this.clock.now()): Promise<string | null> {
+    return this.call(
+      c.kind,
+      'ledger_credit',
+      `SELECT ledger_credit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS r`,
+      [
+        c.walletId,
+        c.source,
+        c.amount.toString(),
+        c.expiresAt,
+        c.grantKey ?? null,
+        SYSTEM[c.from],
+        c.kind,
+        now,
+        c.ref ?? null,
+        c.metadata ? JSON.stringify(c.metadata) : null,
+      ],
+      tx,
+    );
+  }
+
+  /** Debits live buckets in spending order to a system account; null when they hold less. The caller holds the lock. */
+  debit(
+    tx: Tx,
+    d: {
+      walletId: string;
+      amount: bigint;
+      to: SystemAccount;
+      kind: 'adjustment';
+      ref?: string | null;
+      metadata?: Record<string, unknown> | null;
+    },
+    now = this.clock.now(),
+  ): Promise<string | null> {
+    return this.call(
+      d.kind,
+      'ledger_debit',
+      `SELECT ledger_debit($1, $2, $3, $4, $5, $6, $7) AS r`,
+      [d.walletId, d.amount.toString(), SYSTEM[d.to], d.kind, now, d.ref ?? null, d.metadata ? JSON.stringify(d.metadata) : null],
+      tx,
+    );
+  }
+
+  /**
+   * A refund of a settled hold: a refund bucket from revenue that keeps the
+   * earliest expiry of the buckets that paid (free tokens refunded stay free
+   * tokens that lapse). The caller holds the lock and checked the amount.
+   */
+  async refund(
+    tx: Tx,
+    r: { walletId: string; reservationId: string; amount: bigint; ref: string; metadata?: Record<string, unknown> | null },
+    now = this.clock.now(),
+  ): Promise<{ bucketId: string; expiresAt: Date | null }> {
+    const { rows } = await tx.sql.query<{ expires_at: Date | null }>(
+      `SELECT min(b.expires_at) AS expires_at FROM reservations r, ledger_split(r.funding, r.settled) s JOIN buckets b ON b.id = s.bucket_id
+       WHERE r.id = $1 AND s.charged > 0`,
+      [r.reservationId],
+    );
+    const expiresAt = rows[0]?.expires_at ?? null;
+    const bucketId = await this.credit(
+      tx,
+      {
+        walletId: r.walletId,
+        source: 'refund',
+        amount: r.amount,
+        expiresAt,
+        from: 'revenue',
+        kind: 'refund',
+        ref: r.ref,
+        metadata: r.metadata,
+      },
+      now,
+    );
+    return { bucketId: bucketId as string, expiresAt };
+  }
+
+  /** What refunds (transfers of kind refund with this ref) have given back so far. */
+  async refunded(tx: Tx, ref: string): Promise<bigint> {
+    const { rows } = await tx.sql.query<{ refunded: string }>(
+      `SELECT coalesce(sum(amount), 0)::text AS refunded FROM transfers WHERE kind = 'refund' AND ref = $1`,
+      [ref],
+    );
+    return BigInt(rows[0].refunded);
+  }
+
+  /** Sets how many of a bucket's tokens are reversed (refunds, disputes); see ledger_set_reversed. */
+  async setReversed(tx: Tx, bucketId: string, r: Reversal, now = this.clock.now()): Promise<ReversalResult> {
+    const out = await this.call<{ wallet_id: string; clawed: number; lost: number; due: number; direction: -1 | 0 | 1 }>(
+      'clawback',
+      'ledger_set_reversed',
+      `SELECT ledger_set_reversed($1, $2, $3, $4, $5) AS r`,
+      [bucketId, r.reversed.toString(), now, r.ref, r.metadata ? JSON.stringify(r.metadata) : null],
+      tx,
+    );
+    return { walletId: out.wallet_id, clawed: BigInt(out.clawed), lost: BigInt(out.lost), due: BigInt(out.due), direction: out.direction };
+  }
+
+  /** Posts a lapsed bucket's remainder to breakage; what was expired (0 when nothing was due). */
+  async expireBucket(bucketId: string): Promise<bigint> {
+    const r = await this.call<number | string>('expire', 'ledger_expire_bucket', `SELECT ledger_expire_bucket($1, $2) AS r`, [
+      bucketId,
+      this.clock.now(),
+    ]);
+    return BigInt(r);
+  }
+
+  /** Freezes the wallet for `cause` (admin, dispute:<id>); it stays frozen while any cause remains. The caller holds the lock. */
+  async freeze(tx: Tx, walletId: string, cause: string): Promise<void> {
+    await tx.sql.query(
+      `UPDATE wallets SET freezes = CASE WHEN $2 = ANY (freezes) THEN freezes ELSE array_append(freezes, $2) END, status = 'frozen', updated_at = now()
+       WHERE id = $1`,
+      [walletId, cause],
+    );
+  }
+
+  /** Lifts one cause of a freeze, or every cause (`all`: an admin's decision). */
+  async unfreeze(tx: Tx, walletId: string, cause: string): Promise<void> {
+    await tx.sql.query(
+      `UPDATE wallets SET freezes = CASE WHEN $2 = 'all' THEN '{}' ELSE array_remove(freezes, $2) END,
+         status = CASE WHEN $2 = 'all' OR cardinality(array_remove(freezes, $2)) = 0 THEN 'active' ELSE 'frozen' END, updated_at = now()
+       WHERE id = $1`,
+      [walletId, cause],
+    );
+  }
+
+  /** The plan the wallet shows (billing's newest subscription), or null. */
+  async setPlan(tx: Tx, walletId: string, plan: Record<string, unknown> | null): Promise<void> {
+    await tx.sql.query(`UPDATE wallets SET plan = $2, updated_at = now() WHERE id = $1`, [walletId, plan ? JSON.stringify(plan) : null]);
+  }
+
+  /** Records the wallet's Stripe customer once; false when it already had one. */
+  async setStripeCustomer(walletId: string, customerId: string): Promise<boolean> {
+    const r = await this.db.run(`UPDATE wallets SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL`, [
+      walletId,
+      customerId,
+    ]);
+    return r.rowCount === 1;
+  }
+}

@@ -115,6 +115,17 @@ export class VerifyService {
       (r) => `${String(r.grant_key)} is credited ${String(r.n)} times`,
     );
 
+    add(
+      '2. reversed tokens still due from a bucket are held by its pending reservations',
+      await q(
+        `SELECT b.id, b.clawback_due::text AS due, coalesce(h.held, 0)::text AS held FROM buckets b
+         LEFT JOIN (SELECT (f->>'bucket_id')::uuid AS bucket_id, sum((f->>'amount')::bigint) AS held
+                    FROM reservations r, jsonb_array_elements(r.funding) f WHERE r.status = 'pending' GROUP BY 1) h ON h.bucket_id = b.id
+         WHERE b.clawback_due > coalesce(h.held, 0) LIMIT ${LIMIT}`,
+      ),
+      (r) => `bucket ${String(r.id)} has ${String(r.due)} due but its pending holds have ${String(r.held)}`,
+    );
+
     violations.push(...(await this.extra.run(this.db)));
 
     const [counts] = await q(`SELECT (SELECT count(*) FROM transfers)::int AS transfers, (SELECT count(*) FROM entries)::int AS entries,

@@ -153,6 +153,17 @@ export class AppConfig {
   @Max(86_400)
   GENERATION_HOLD_TTL_S = 3_600;
 
+  /**
+   * The longest a generation's hold lives while its work goes on: the worker
+   * and the recovery loop extend it GENERATION_HOLD_TTL_S at a time up to this
+   * (an overnight batch bills every image delivered).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60)
+  @Max(7 * 86_400)
+  GENERATION_MAX_HOLD_S = 172_800;
+
   /** Budget of one provider attempt. */
   @Transform(toInt)
   @IsInt()

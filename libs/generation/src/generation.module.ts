@@ -23,7 +23,7 @@ export class GenerationModule {}
 
 /** The processors: provider calls, recovery, webhook delivery. */
 @Module({
-  imports: [GenerationModule, WebhookWorkerModule],
+  imports: [GenerationModule, LedgerModule, WebhookWorkerModule],
   providers: [GenerationProcessor, RecoveryProcessor, ProviderRegistry],
 })
 export class GenerationWorkerModule {}

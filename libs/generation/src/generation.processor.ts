@@ -1,4 +1,5 @@
-import { APP_CONFIG, AppConfig, Database, LOGGER, providerRequests } from '@app/common';
+import { APP_CONFIG, AppConfig, Clock, Database, LOGGER, providerRequests } from '@app/common';
+import { Ledger } from '@app/ledger';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
@@ -30,6 +31,8 @@ export class GenerationProcessor extends WorkerHost {
     private readonly providers: ProviderRegistry,
     private readonly storage: ImageStorage,
     private readonly finisher: GenerationFinisher,
+    private readonly ledger: Ledger,
+    private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
@@ -45,6 +48,18 @@ export class GenerationProcessor extends WorkerHost {
     );
     const g = rows[0];
     if (!g) return { skipped: 'finished or unknown' };
+    // The hold lives as long as the work: a fresh window before the provider is called, and
+    // no provider call at all when the hold is already gone (nothing could be billed).
+    const now = this.clock.now();
+    const live = await this.ledger.extendAll(
+      [g.reservation_id],
+      new Date(now.getTime() + this.config.GENERATION_HOLD_TTL_S * 1000),
+      this.config.GENERATION_MAX_HOLD_S,
+      now,
+    );
+    if (live.length === 0) {
+      return this.finisher.finish(id, { error: { code: 'hold_expired', message: 'the reservation ended before the generation started' } });
+    }
     const route = VARIANT_ROUTES[g.variant];
     if (!route) return this.finisher.finish(id, { error: { code: 'bad_request', message: `variant ${g.variant} has no provider` } });
     const provider = await this.providers.get(route.provider);

@@ -1,4 +1,5 @@
-import { APP_CONFIG, AppConfig, Database, LOGGER } from '@app/common';
+import { APP_CONFIG, AppConfig, Clock, Database, LOGGER } from '@app/common';
+import { Ledger } from '@app/ledger';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -17,12 +18,46 @@ export class RecoveryService {
     private readonly db: Database,
     private readonly generations: GenerationService,
     private readonly finisher: GenerationFinisher,
+    private readonly ledger: Ledger,
+    private readonly clock: Clock,
     @InjectQueue(GENERATION_QUEUE) private readonly queue: Queue,
     @Inject(LOGGER) private readonly log: Logger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async recover(): Promise<{ enqueued: number; ended: number; requeued: number }> {
+  /**
+   * A hold lives as long as its work: the holds of queued and running
+   * generations that would lapse within half a GENERATION_HOLD_TTL_S are
+   * extended by one (up to GENERATION_MAX_HOLD_S from their start), so a
+   * 1,000-item batch still queued after an hour keeps its tokens held.
+   */
+  async extendLiveHolds(): Promise<number> {
+    const now = this.clock.now();
+    const ttlMs = this.config.GENERATION_HOLD_TTL_S * 1000;
+    let extended = 0;
+    for (;;) {
+      const due = await this.db.query<{ reservation_id: string }>(
+        `SELECT g.reservation_id FROM generations g JOIN reservations r ON r.id = g.reservation_id
+         WHERE g.status IN ('queued', 'running') AND r.status = 'pending' AND r.expires_at > $1 AND r.expires_at < $2
+           AND r.expires_at < r.created_at + make_interval(secs => $3)
+         ORDER BY r.expires_at LIMIT 1000`,
+        [now, new Date(now.getTime() + ttlMs / 2), this.config.GENERATION_MAX_HOLD_S],
+      );
+      if (due.length === 0) break;
+      await this.ledger.extendAll(
+        due.map((d) => d.reservation_id),
+        new Date(now.getTime() + ttlMs),
+        this.config.GENERATION_MAX_HOLD_S,
+        now,
+      );
+      extended += due.length;
+      if (due.length < 1000) break;
+    }
+    return extended;
+  }
+
+  async recover(): Promise<{ enqueued: number; ended: number; requeued: number; extended: number }> {
+    const extended = await this.extendLiveHolds();
     const orphans = await this.db.query<{ id: string }>(
       `SELECT id FROM generations WHERE status = 'queued' AND enqueued_at IS NULL AND created_at < now() - make_interval(secs => $1) LIMIT 1000`,
       [ORPHAN_AFTER_S],
@@ -54,8 +89,8 @@ export class RecoveryService {
         requeued++;
       }
     }
-    const result = { enqueued: orphans.length, ended: lapsed.length, requeued };
-    if (orphans.length || lapsed.length || requeued) this.log.info(result, 'generation recovery');
+    const result = { enqueued: orphans.length, ended: lapsed.length, requeued, extended };
+    if (orphans.length || lapsed.length || requeued || extended) this.log.info(result, 'generation recovery');
     return result;
   }
 }

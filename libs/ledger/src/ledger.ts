@@ -260,6 +260,16 @@ export class Ledger {
     return this.call('extend', 'ledger_extend', EXTEND, [...this.idemParams(idem), id, expiresAt, maxS, this.clock.now()], tx);
   }
 
+  /**
+   * Keeps holds alive while their work goes on: each pending, unexpired hold
+   * of `ids` lasts at least until `expiresAt`, at most `maxS` after it was
+   * made. Returns the ids still pending (a missing id's hold is gone).
+   */
+  async extendAll(ids: string[], expiresAt: Date, maxS: number, now = this.clock.now()): Promise<string[]> {
+    if (ids.length === 0) return [];
+    return this.call<string[]>('extend', 'ledger_extend_all', `SELECT ledger_extend_all($1, $2, $3, $4) AS r`, [ids, expiresAt, maxS, now]);
+  }
+
   /** Opens a bucket funded from a system account; null when `grantKey` was already credited. The caller holds the lock. */
   credit(tx: Tx, c: Credit, now = this.clock.now()): Promise<string | null> {
     return this.call(

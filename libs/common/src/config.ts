@@ -124,11 +124,15 @@ export class AppConfig {
   @Max(3_600_000)
   WEBHOOK_BACKOFF_BASE_MS = 2_000;
 
-  /** Requests per minute per API key, across all instances (Redis); 0 turns the limit off. */
+  /**
+   * Requests per minute per API key, across all instances (Redis); 0 turns the
+   * limit off. The default (10,000 a second) is above what one machine serves,
+   * so a single gateway key is never capped below the service's capacity.
+   */
   @Transform(toInt)
   @IsInt()
   @Min(0)
-  RATE_LIMIT_PER_MINUTE = 60_000;
+  RATE_LIMIT_PER_MINUTE = 600_000;
 
   /** A worker-only process (no HTTP API) serves GET /metrics on this port; 0 turns it off. */
   @Transform(toInt)

@@ -28,3 +28,4 @@ export * from './schedulers.js';
 export * from './problem.dto.js';
 export * from './api-docs.js';
 export * from './openapi.js';
+export * from './fast-redis.js';

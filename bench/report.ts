@@ -7,7 +7,8 @@ export interface Row {
   round: number;
   key: string;
   title: string;
-  http: boolean;
+  /** What drove the pairs: the HTTP API (a, b), Node over `pg` (c, d), or pgbench (f). */
+  kind: 'http' | 'pg' | 'pgbench';
   result: TimedResult;
   usage: ServiceUsage | null;
   cpuBusy: number | null;
@@ -22,6 +23,17 @@ export function median(xs: number[]): number {
   const v = [...xs].sort((x, y) => x - y);
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
 }
+
+/** Lays out a table: the first column left-aligned, the others right-aligned, a rule under the header. */
+function table(header: string[], body: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((t) => t[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)];
+}
+
+const perPair = (cpu: number | null | undefined, r: TimedResult) =>
+  cpu === null || cpu === undefined || r.pairs === 0 ? '-' : (cpu / r.pairs).toFixed(2);
+const label = (r: Row) => `(${r.key}) ${r.title}`;
 
 /** The pair scenarios' table (one line per scenario and round) and what its columns mean. */
 export function pairReport(rows: Row[], rounds: number, loadgen: 'process' | 'inline'): string[] {
@@ -40,53 +52,96 @@ export function pairReport(rows: Row[], rounds: number, loadgen: 'process' | 'in
     'CPUs busy',
     'ledger',
   ];
-  const perPair = (cpu: number | null | undefined, r: TimedResult) =>
-    cpu === null || cpu === undefined || r.pairs === 0 ? '-' : (cpu / r.pairs).toFixed(2);
-  const table = rows.map((r) => [
-    `(${r.key}) ${r.title}${rounds > 1 ? ` #${r.round}` : ''}`,
+  const body = rows.map((r) => [
+    `${label(r)}${rounds > 1 ? ` #${r.round}` : ''}`,
     String(r.result.pairs),
     rate(r.result).toFixed(0),
     ms(percentile(r.result.latenciesMs, 50)),
     ms(percentile(r.result.latenciesMs, 99)),
     ms(percentile(r.result.latenciesMs, 100)),
     String(r.result.errors),
-    r.http ? pct(r.usage?.apiElu ?? null) : '-',
-    perPair(r.usage?.nodeCpuMs, r.result),
+    r.kind === 'http' ? pct(r.usage?.apiElu ?? null) : '-',
+    r.kind === 'pgbench' ? '-' : perPair(r.usage?.nodeCpuMs, r.result),
     perPair(r.usage?.pgCpuMs, r.result),
-    r.http && loadgen === 'process' ? perPair(r.result.cpuMs, r.result) : '-',
+    (r.kind === 'http' && loadgen === 'process') || r.kind === 'pgbench' ? perPair(r.result.cpuMs, r.result) : '-',
     pct(r.cpuBusy),
     r.verify.ok ? 'consistent' : 'INCONSISTENT',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...table.map((t) => t[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [
-    line(header),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...table.map(line),
+    ...table(header, body),
     '',
     'API loop: event-loop utilisation of the API thread (100% = the API is CPU-bound on its one thread).',
     `node ms/pair: CPU of this process per pair: the API for a/b${loadgen === 'inline' ? ' (load generator included: BENCH_LOADGEN=inline)' : ''}, the pg loops for c/d.`,
     'pg ms/pair: CPU of the PostgreSQL backends serving the bench database per pair (WAL writer, checkpointer not counted).',
-    'client ms/pair: CPU of the HTTP load generator process per pair. CPUs busy: every CPU of the machine, other tenants included.',
+    'client ms/pair: CPU of the HTTP load generator process (a/b) or of pgbench (f) per pair. CPUs busy: every CPU of the machine, other tenants included.',
     'All CPU figures are over the measurement window only; ms/pair = CPU ms / pairs completed in the window.',
   ];
 }
 
-/** The (a)/(c) throughput ratio and the p99 of (a), against the aims; empty unless both ran. */
+/** With BENCH_ROUNDS > 1: each scenario's median over its rounds. */
+export function mediansReport(rows: Row[], rounds: number): string[] {
+  if (rounds < 2 || !rows.length) return [];
+  const keys = [...new Set(rows.map((r) => r.key))];
+  const body = keys.map((key) => {
+    const of = rows.filter((r) => r.key === key);
+    const pgKnown = of.flatMap((r) => {
+      const cpu = r.usage?.pgCpuMs;
+      return cpu === null || cpu === undefined || r.result.pairs === 0 ? [] : [cpu / r.result.pairs];
+    });
+    return [
+      label(of[0]),
+      of.map((r) => rate(r.result).toFixed(0)).join(' '),
+      median(of.map((r) => rate(r.result))).toFixed(0),
+      ms(median(of.map((r) => percentile(r.result.latenciesMs, 50)))),
+      ms(median(of.map((r) => percentile(r.result.latenciesMs, 99)))),
+      pgKnown.length ? median(pgKnown).toFixed(2) : '-',
+    ];
+  });
+  return table([`median of ${rounds} rounds`, 'pairs/s by round', 'pairs/s', 'p50 ms', 'p99 ms', 'pg ms/pair'], body);
+}
+
+const RATIOS = [
+  ['a', 'c', 'HTTP / direct pg'],
+  ['a', 'f', 'HTTP / pgbench floor'],
+  ['c', 'f', 'direct pg / pgbench floor'],
+  ['b', 'a', 'hot wallet / spread, HTTP'],
+  ['d', 'c', 'hot wallet / spread, direct pg'],
+] as const;
+
+/**
+ * The throughput ratios of the scenarios that ran (per round, and of the
+ * medians), then the (a)/(c) and p99 (a) aims when (a) and (c) both ran.
+ */
 export function ratioReport(rows: Row[], rounds: number): string[] {
   const of = (key: string) => rows.filter((r) => r.key === key);
+  const fmt = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '-');
+  const body: string[][] = [];
+  for (const [x, y, what] of RATIOS) {
+    const xs = of(x);
+    const ys = of(y);
+    if (!xs.length || !ys.length) continue;
+    const each = Array.from({ length: rounds }, (_, i) => {
+      const rx = xs.find((r) => r.round === i + 1);
+      const ry = ys.find((r) => r.round === i + 1);
+      return rx && ry ? fmt(rate(rx.result) / rate(ry.result)) : '-';
+    });
+    const ofMedians = fmt(median(xs.map((r) => rate(r.result))) / median(ys.map((r) => rate(r.result))));
+    body.push([`(${x})/(${y})  ${what}`, ...(rounds > 1 ? each : []), ofMedians]);
+  }
+  const lines: string[] = [];
+  if (body.length) {
+    const roundHeads = rounds > 1 ? Array.from({ length: rounds }, (_, i) => `round ${i + 1}`) : [];
+    lines.push(...table(['pairs/s ratio', ...roundHeads, rounds > 1 ? 'of medians' : 'ratio'], body));
+  }
   const a = of('a');
   const c = of('c');
-  if (!a.length || !c.length) return [];
-  const lines: string[] = [];
-  const what = rounds > 1 ? ` (median of ${rounds} rounds)` : '';
-  if (rounds > 1) {
-    const each = a.map((r, i) => (c[i] ? `${((rate(r.result) / rate(c[i].result)) * 100).toFixed(0)}%` : '-'));
-    lines.push(`ratio (a)/(c) per round: ${each.join(' ')}`);
+  if (a.length && c.length) {
+    const what = rounds > 1 ? ` (median of ${rounds} rounds)` : '';
+    const ratio = median(a.map((r) => rate(r.result))) / median(c.map((r) => rate(r.result)));
+    const p99 = median(a.map((r) => percentile(r.result.latenciesMs, 99)));
+    if (lines.length) lines.push('');
+    lines.push(`ratio (a)/(c) throughput${what}: ${(ratio * 100).toFixed(0)}%  (aim >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+    lines.push(`p99 (a)${what}: ${ms(p99)} ms  (aim < 50 ms: ${p99 < 50 ? 'met' : 'NOT met'})`);
   }
-  const ratio = median(a.map((r) => rate(r.result))) / median(c.map((r) => rate(r.result)));
-  const p99 = median(a.map((r) => percentile(r.result.latenciesMs, 99)));
-  lines.push(`ratio (a)/(c) throughput${what}: ${(ratio * 100).toFixed(0)}%  (aim >= 50%: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
-  lines.push(`p99 (a)${what}: ${ms(p99)} ms  (aim < 50 ms: ${p99 < 50 ? 'met' : 'NOT met'})`);
   return lines;
 }

@@ -11,7 +11,8 @@ import { formatGenerationReport } from './generation-report.js';
 import { genFailed, type GenRow } from './generation-analysis.js';
 import { prepareGenerationWallets, workerConcurrency } from './generation-load.js';
 import { err, out } from './progress.js';
-import { pairReport, ratioReport, type Row } from './report.js';
+import { pgbenchVersion } from './pgbench-run.js';
+import { mediansReport, pairReport, ratioReport, type Row } from './report.js';
 import { type BenchContext, pairScenarios, preparePairWallets, runGenerationRound, runPairScenario } from './scenarios.js';
 import * as S from './settings.js';
 
@@ -20,6 +21,7 @@ import * as S from './settings.js';
  *   (a) through the real HTTP API over 10,000 wallets,
  *   (b) through the HTTP API with every client on one hot wallet,
  *   (c) the very same ledger statements issued straight over `pg`,
+ *   (f) the same statements driven by pgbench: the floor,
  * plus (d), opt-in, the hot wallet straight over `pg`, and
  *   (e) image generations end to end (API + in-process worker + fake provider),
  * with the billing overhead per generation. See bench/README.md.
@@ -47,6 +49,15 @@ function printHeader(started: Date, pgVersion: string): void {
     `settings  ${S.WALLETS} wallets, ${S.CLIENTS} clients, pool ${S.POOL}, ${S.WARMUP_SECONDS}s warm-up + ${S.SECONDS}s measured, amount ${S.AMOUNT}, LOG_LEVEL=${S.LOG_LEVEL}, load generator: ${S.LOADGEN === 'process' ? 'child process' : 'same thread as the API'}`,
   );
   out();
+  if (S.SCENARIOS.includes('f') && S.PGBENCH) {
+    out(
+      `(f)       ${S.PGBENCH}: ${pgbenchVersion(S.PGBENCH)}, -M ${S.PGBENCH_MODE} -n -c ${S.CLIENTS} -j ${Math.min(S.PGBENCH_THREADS, S.CLIENTS)}, ` +
+        `one backend per client (no pool), script: floorScript() in bench/pgbench-floor.ts`,
+    );
+    out();
+  } else if (S.SCENARIOS_DEFAULTED) {
+    err('[setup] no pgbench found (BENCH_PGBENCH, PATH, /usr/lib/postgresql/*/bin): scenario (f), the floor, is left out');
+  }
   if (S.SCENARIOS.includes('e')) {
     out(
       `(e)       ${S.GEN_WALLETS} wallets, ${S.CLIENTS} clients, ${S.WARMUP_SECONDS}s warm-up + ${S.GEN_SECONDS}s measured, n=1 per generation, ` +
@@ -168,6 +179,11 @@ async function main(): Promise<number> {
     if (genRows.length) {
       out();
       for (const l of formatGenerationReport(genRows, S.ROUNDS)) out(l);
+    }
+    const medians = mediansReport(rows, S.ROUNDS);
+    if (medians.length) {
+      out();
+      for (const l of medians) out(l);
     }
     const ratios = ratioReport(rows, S.ROUNDS);
     if (ratios.length) {

@@ -1,5 +1,6 @@
 import type { VerifyReport } from '@app/ledger';
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -8,6 +9,8 @@ import { runGenerationScenario } from './generation-load.js';
 import { HttpClient, HttpError } from './http-client.js';
 import { type HttpLoadSpec, runHttpLoad } from './http-load.js';
 import { runPgLoad, topUpWallet } from './pg-load.js';
+import { floorScript, floorVariables } from './pgbench-floor.js';
+import { runPgbench } from './pgbench-run.js';
 import { WindowProfiler } from './profile.js';
 import { err, progressPrinter } from './progress.js';
 import { ms, pct, rate, type Row } from './report.js';
@@ -31,6 +34,7 @@ export interface BenchContext {
 interface PairScenario {
   key: string;
   title: string;
+  kind: Row['kind'];
   run: (p: (x: Progress) => void) => Promise<TimedResult>;
 }
 
@@ -95,7 +99,7 @@ function runHttpInChild(spec: HttpLoadSpec, progress: (p: Progress) => void): Pr
   });
 }
 
-/** Scenarios (a) to (d). */
+/** Scenarios (a) to (d), and (f). */
 export function pairScenarios(ctx: BenchContext): PairScenario[] {
   const common = {
     clients: S.CLIENTS,
@@ -123,11 +127,41 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
       },
       p,
     );
+  const floor = async () => {
+    const r = await runPgbench({
+      pgbench: S.PGBENCH!,
+      databaseUrl: ctx.databaseUrl,
+      clients: S.CLIENTS,
+      threads: S.PGBENCH_THREADS,
+      mode: S.PGBENCH_MODE,
+      warmupMs: common.warmupMs,
+      durationMs: common.durationMs,
+      script: floorScript(),
+      variables: floorVariables({
+        principalId: ctx.principalId,
+        ownerPrefix: S.OWNER_PREFIX,
+        walletCount: S.WALLETS,
+        amount: S.AMOUNT,
+        reservationTtlS: ctx.reservationTtlS,
+        run: `f${randomBytes(6).toString('hex')}`,
+      }),
+      label: 'f',
+      log: err,
+    });
+    err(`[f] pgbench's own tps over its whole run (warm-up included): ${r.tps === null ? 'not printed' : r.tps.toFixed(1)}`);
+    return r.timed;
+  };
   return [
-    { key: 'a', title: `HTTP, ${S.WALLETS} wallets`, run: http('a', null) },
-    { key: 'b', title: 'HTTP, 1 hot wallet', run: http('b', S.HOT_OWNER) },
-    { key: 'c', title: `direct pg, ${S.WALLETS} wallets`, run: direct('c', null) },
-    { key: 'd', title: 'direct pg, 1 hot wallet', run: direct('d', S.HOT_OWNER) },
+    { key: 'a', title: `HTTP, ${S.WALLETS} wallets`, kind: 'http', run: http('a', null) },
+    { key: 'b', title: 'HTTP, 1 hot wallet', kind: 'http', run: http('b', S.HOT_OWNER) },
+    { key: 'c', title: `direct pg, ${S.WALLETS} wallets`, kind: 'pg', run: direct('c', null) },
+    { key: 'd', title: 'direct pg, 1 hot wallet', kind: 'pg', run: direct('d', S.HOT_OWNER) },
+    {
+      key: 'f',
+      title: `pgbench floor${S.PGBENCH_MODE === 'prepared' ? '' : ` (-M ${S.PGBENCH_MODE})`}, ${S.WALLETS} wallets`,
+      kind: 'pgbench',
+      run: floor,
+    },
   ];
 }
 
@@ -155,11 +189,11 @@ export async function runPairScenario(ctx: BenchContext, s: PairScenario, round:
     `[${s.key}] ${rate(result).toFixed(0)} pairs/s, p50 ${ms(percentile(result.latenciesMs, 50))} ms, p99 ${ms(percentile(result.latenciesMs, 99))} ms, ` +
       `errors ${result.errors}; ledger ${verify.ok ? 'consistent' : 'INCONSISTENT'} (${verify.counts.reservations} reservations, ${verify.counts.transfers} transfers)`,
   );
-  if ((s.key === 'a' || s.key === 'b') && S.LOADGEN === 'process' && result.loopElu > 0.9)
+  if (s.kind === 'http' && S.LOADGEN === 'process' && result.loopElu > 0.9)
     err(`[${s.key}] warning: the load generator's own event loop was ${pct(result.loopElu)} busy: it may be the bottleneck`);
   for (const e of result.errorSamples) err(`[${s.key}]   error: ${e}`);
   for (const v of verify.violations.slice(0, 10)) err(`[${s.key}]   violation [${v.invariant}] ${v.detail}`);
-  return { round, key: s.key, title: s.title, http: s.key === 'a' || s.key === 'b', result, usage: used, cpuBusy, verify };
+  return { round, key: s.key, title: s.title, kind: s.kind, result, usage: used, cpuBusy, verify };
 }
 
 /** One round of scenario (e), image generations end to end (generation-load.ts). */

@@ -1,4 +1,5 @@
 import type { WaitMode } from './generation-clients.js';
+import { findPgbench } from './pgbench-run.js';
 
 /** The bench's settings, read once from the environment (the table in bench/README.md). */
 
@@ -19,7 +20,13 @@ export const ROUNDS = Math.floor(envInt('BENCH_ROUNDS', 1, 1));
 export const SETUP_CONCURRENCY = Math.floor(envInt('BENCH_SETUP_CONCURRENCY', 32, 1));
 export const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
 export const LOADGEN = (process.env.BENCH_LOADGEN || 'process') as 'process' | 'inline';
-export const SCENARIOS = (process.env.BENCH_SCENARIOS || 'a,b,c,e')
+// (f): the pgbench floor, in the default list only where pgbench is installed.
+export const PGBENCH = findPgbench();
+export const PGBENCH_THREADS = 2;
+/** pgbench -M: `prepared` (the floor), or `extended` (a statement parsed and planned every time, as node-pg sends them). */
+export const PGBENCH_MODE = (process.env.BENCH_PGBENCH_MODE || 'prepared') as 'prepared' | 'extended';
+export const SCENARIOS_DEFAULTED = !process.env.BENCH_SCENARIOS;
+export const SCENARIOS = (process.env.BENCH_SCENARIOS || (PGBENCH ? 'a,b,c,f,e' : 'a,b,c,e'))
   .split(',')
   .map((s) => s.trim().toLowerCase())
   .filter(Boolean);
@@ -44,7 +51,10 @@ export const GEN_OWNER_PREFIX = 'bench-g-';
 
 if (LOADGEN !== 'process' && LOADGEN !== 'inline') throw new Error('BENCH_LOADGEN must be process or inline');
 for (const s of SCENARIOS)
-  if (!['a', 'b', 'c', 'd', 'e'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d, e)`);
+  if (!['a', 'b', 'c', 'd', 'e', 'f'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d, e, f)`);
+if (SCENARIOS.includes('f') && !PGBENCH)
+  throw new Error('scenario f needs pgbench (it comes with PostgreSQL): put it on PATH or set BENCH_PGBENCH');
+if (PGBENCH_MODE !== 'prepared' && PGBENCH_MODE !== 'extended') throw new Error('BENCH_PGBENCH_MODE must be prepared or extended');
 if (GEN_WAIT !== 'db' && GEN_WAIT !== 'http') throw new Error('BENCH_GEN_WAIT must be db or http');
 for (const u of [PG_ADMIN_URL, REDIS_URL]) {
   const host = new URL(u).hostname;

@@ -2,7 +2,7 @@ import { type GenLoadSpec, runGenerationClients } from './generation-clients.js'
 
 /**
  * The generation load generator as a child process (forked by
- * generation-load.ts): its clients and completion watcher run on their own
+ * generation-children.ts): its clients and completion watcher run on their own
  * event loop, so the parent's event loop and CPU time are the API's and the worker's.
  */
 if (!process.send) throw new Error('bench/generation-child.js is forked by bench/run.js');

@@ -1,7 +1,7 @@
 import { type HttpLoadSpec, runHttpLoad } from './http-load.js';
 
 /**
- * The HTTP load generator as a child process (forked by run.ts with the
+ * The HTTP load generator as a child process (forked by scenarios.ts with the
  * advanced IPC serialisation): its JavaScript runs on its own event loop and
  * its CPU time is its own, so the parent's event loop and CPU time are the API's.
  */

@@ -143,6 +143,7 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
         walletCount: S.WALLETS,
         amount: S.AMOUNT,
         reservationTtlS: ctx.reservationTtlS,
+        freeWeeklyMt: ctx.freeWeeklyMt,
         run: `f${randomBytes(6).toString('hex')}`,
       }),
       label: 'f',

@@ -5,6 +5,7 @@ import { CreateBilling1764300000000 } from './1764300000000-CreateBilling.js';
 import { CreateAuditLog1764400000000 } from './1764400000000-CreateAuditLog.js';
 import { CreateLedgerFunctions1764500000000 } from './1764500000000-CreateLedgerFunctions.js';
 import { CreateExtendHolds1764500001000 } from './1764500001000-CreateExtendHolds.js';
+import { CacheLedgerPlans1764500002000 } from './1764500002000-CacheLedgerPlans.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateAuditLog1764400000000,
   CreateLedgerFunctions1764500000000,
   CreateExtendHolds1764500001000,
+  CacheLedgerPlans1764500002000,
 ];

@@ -51,7 +51,7 @@ function printHeader(started: Date, pgVersion: string): void {
   out();
   if (S.SCENARIOS.includes('f') && S.PGBENCH) {
     out(
-      `(f)       ${S.PGBENCH}: ${pgbenchVersion(S.PGBENCH)}, -M ${S.PGBENCH_MODE} -n -c ${S.CLIENTS} -j ${Math.min(S.PGBENCH_THREADS, S.CLIENTS)}, ` +
+      `(f)       ${S.PGBENCH}: ${pgbenchVersion(S.PGBENCH)}, -M ${S.PGBENCH_MODE} -n -c ${S.PGBENCH_CLIENTS} -j ${Math.min(S.PGBENCH_THREADS, S.PGBENCH_CLIENTS)}, ` +
         `one backend per client (no pool), script: floorScript() in bench/pgbench-floor.ts`,
     );
     out();

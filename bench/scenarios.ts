@@ -35,6 +35,7 @@ interface PairScenario {
   key: string;
   title: string;
   kind: Row['kind'];
+  clients: number;
   run: (p: (x: Progress) => void) => Promise<TimedResult>;
 }
 
@@ -131,7 +132,7 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
     const r = await runPgbench({
       pgbench: S.PGBENCH!,
       databaseUrl: ctx.databaseUrl,
-      clients: S.CLIENTS,
+      clients: S.PGBENCH_CLIENTS,
       threads: S.PGBENCH_THREADS,
       mode: S.PGBENCH_MODE,
       warmupMs: common.warmupMs,
@@ -153,14 +154,15 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
     return r.timed;
   };
   return [
-    { key: 'a', title: `HTTP, ${S.WALLETS} wallets`, kind: 'http', run: http('a', null) },
-    { key: 'b', title: 'HTTP, 1 hot wallet', kind: 'http', run: http('b', S.HOT_OWNER) },
-    { key: 'c', title: `direct pg, ${S.WALLETS} wallets`, kind: 'pg', run: direct('c', null) },
-    { key: 'd', title: 'direct pg, 1 hot wallet', kind: 'pg', run: direct('d', S.HOT_OWNER) },
+    { key: 'a', title: `HTTP, ${S.WALLETS} wallets`, kind: 'http', clients: S.CLIENTS, run: http('a', null) },
+    { key: 'b', title: 'HTTP, 1 hot wallet', kind: 'http', clients: S.CLIENTS, run: http('b', S.HOT_OWNER) },
+    { key: 'c', title: `direct pg, ${S.WALLETS} wallets`, kind: 'pg', clients: S.CLIENTS, run: direct('c', null) },
+    { key: 'd', title: 'direct pg, 1 hot wallet', kind: 'pg', clients: S.CLIENTS, run: direct('d', S.HOT_OWNER) },
     {
       key: 'f',
       title: `pgbench floor${S.PGBENCH_MODE === 'prepared' ? '' : ` (-M ${S.PGBENCH_MODE})`}, ${S.WALLETS} wallets`,
       kind: 'pgbench',
+      clients: S.PGBENCH_CLIENTS,
       run: floor,
     },
   ];
@@ -169,7 +171,7 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
 /** One round of one pair scenario: the run, its service usage and profile over the window, then the ledger check. */
 export async function runPairScenario(ctx: BenchContext, s: PairScenario, round: number): Promise<Row> {
   err(
-    `[${s.key}] ${s.title}${S.ROUNDS > 1 ? ` (round ${round}/${S.ROUNDS})` : ''}: ${S.CLIENTS} clients, ${S.WARMUP_SECONDS}s warm-up, ${S.SECONDS}s measured`,
+    `[${s.key}] ${s.title}${S.ROUNDS > 1 ? ` (round ${round}/${S.ROUNDS})` : ''}: ${s.clients} clients, ${S.WARMUP_SECONDS}s warm-up, ${S.SECONDS}s measured`,
   );
   const cpu0 = readCpuTimes();
   const usage = sampleService(ctx.databaseUrl, ctx.dbName, S.WARMUP_SECONDS * 1000, S.SECONDS * 1000);

@@ -23,6 +23,8 @@ export const LOADGEN = (process.env.BENCH_LOADGEN || 'process') as 'process' | '
 // (f): the pgbench floor, in the default list only where pgbench is installed.
 export const PGBENCH = findPgbench();
 export const PGBENCH_THREADS = 2;
+/** pgbench -c: one backend each (no pool), so the default (the clients of (a)) runs 64 backends where (c) runs 20. */
+export const PGBENCH_CLIENTS = Math.floor(envInt('BENCH_PGBENCH_CLIENTS', CLIENTS, 1));
 /** pgbench -M: `prepared` (the floor), or `extended` (a statement parsed and planned every time, as node-pg sends them). */
 export const PGBENCH_MODE = (process.env.BENCH_PGBENCH_MODE || 'prepared') as 'prepared' | 'extended';
 export const SCENARIOS_DEFAULTED = !process.env.BENCH_SCENARIOS;

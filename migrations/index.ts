@@ -6,6 +6,7 @@ import { CreateAuditLog1764400000000 } from './1764400000000-CreateAuditLog.js';
 import { CreateLedgerFunctions1764500000000 } from './1764500000000-CreateLedgerFunctions.js';
 import { CreateExtendHolds1764500001000 } from './1764500001000-CreateExtendHolds.js';
 import { CacheLedgerPlans1764500002000 } from './1764500002000-CacheLedgerPlans.js';
+import { BoundWalletLockWaits1764500003000 } from './1764500003000-BoundWalletLockWaits.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateLedgerFunctions1764500000000,
   CreateExtendHolds1764500001000,
   CacheLedgerPlans1764500002000,
+  BoundWalletLockWaits1764500003000,
 ];

@@ -26,7 +26,7 @@ export const ADMIN_ERRORS: ErrorCode[] = [...GATEWAY_ERRORS, 'forbidden'];
 /** Errors of a route that takes a JSON body. */
 export const BODY_ERRORS: ErrorCode[] = ['validation_error', 'malformed_json', 'payload_too_large'];
 /** Errors of a value-moving route (Idempotency-Key missing or malformed: validation_error). */
-export const IDEMPOTENT_ERRORS: ErrorCode[] = ['validation_error', 'idempotency_key_reused', 'idempotency_key_in_flight'];
+export const IDEMPOTENT_ERRORS: ErrorCode[] = ['wallet_busy', 'validation_error', 'idempotency_key_reused', 'idempotency_key_in_flight'];
 
 /**
  * The error responses of a route: one per status, each a Problem whose

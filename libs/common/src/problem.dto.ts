@@ -40,6 +40,11 @@ export const ERROR_CODES = {
   http_error: { status: 500, meaning: 'another HTTP error of the framework (the status says which)' },
   queue_unavailable: { status: 503, meaning: 'the job queue (Redis) is down; nothing was reserved, retry later' },
   stripe_not_configured: { status: 503, meaning: 'the service has no STRIPE_SECRET_KEY' },
+  wallet_busy: {
+    status: 503,
+    meaning:
+      'the wallet is busy with other operations (its lock was not free within 2 s); nothing was applied, retry with the same Idempotency-Key',
+  },
   database_unavailable: { status: 503, meaning: 'the database is unavailable; nothing was applied, retry with the same Idempotency-Key' },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -92,6 +92,14 @@ const TITLES: Record<number, string> = {
 
 /** A domain error raised by the ledger's SQL (SQLSTATE TW001: message = code, detail = text). */
 export function ledgerError(e: unknown): unknown {
+  if (pgCode(e) === '55P03') {
+    return new DomainError(
+      503,
+      'wallet_busy',
+      'Service unavailable',
+      'The wallet is busy with other operations; nothing was applied. Retry with the same Idempotency-Key.',
+    );
+  }
   if (pgCode(e) !== 'TW001') return e;
   const err = e as { driverError?: { message?: string; detail?: string }; message?: string; detail?: string };
   const code = (err.driverError?.message ?? err.message ?? '') as ErrorCode;

@@ -4,6 +4,7 @@ import { CreateGenerations1764200000000 } from './1764200000000-CreateGeneration
 import { CreateBilling1764300000000 } from './1764300000000-CreateBilling.js';
 import { CreateAuditLog1764400000000 } from './1764400000000-CreateAuditLog.js';
 import { CreateLedgerFunctions1764500000000 } from './1764500000000-CreateLedgerFunctions.js';
+import { CreateStripeReversals1764600000000 } from './1764600000000-CreateStripeReversals.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreateBilling1764300000000,
   CreateAuditLog1764400000000,
   CreateLedgerFunctions1764500000000,
+  CreateStripeReversals1764600000000,
 ];

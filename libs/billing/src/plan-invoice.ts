@@ -51,6 +51,9 @@ export type PlanCredit =
 
 const CREDITING = new Set<string>(['subscription_create', 'subscription_cycle', 'subscription_update']);
 
+/** Whether a paid invoice's billing_reason can credit tokens at all (its prices are worth reading). */
+export const mayCreditTokens = (invoice: Stripe.Invoice) => invoice.status === 'paid' && CREDITING.has(invoice.billing_reason ?? '');
+
 /**
  * What a paid subscription invoice credits, by its `billing_reason` and the
  * prices on its lines (never the subscription's metadata, which a plan

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import Stripe from 'stripe';
 import { CATALOG, type Catalog } from './catalog.js';
-import { linePriceId, planOfPrice, type PlanPrice } from './plan-invoice.js';
+import { linePriceId, mayCreditTokens, planOfPrice, type PlanPrice } from './plan-invoice.js';
 import { noStripe, STRIPE } from './stripe.client.js';
 
 const MAX_CACHED = 1_000;
@@ -21,8 +21,10 @@ export class PlanPrices {
     @Inject(STRIPE) private readonly stripe: Stripe | null,
   ) {}
 
+  /** The plans of a paid invoice's lines; none for an invoice whose billing_reason credits nothing. */
   async forInvoice(invoice: Stripe.Invoice): Promise<Map<string, PlanPrice>> {
     const out = new Map<string, PlanPrice>();
+    if (!mayCreditTokens(invoice)) return out;
     for (const line of invoice.lines?.data ?? []) {
       const id = linePriceId(line);
       if (!id || out.has(id)) continue;

@@ -9,7 +9,6 @@ import { StripeEffects, EffectResult } from './stripe-effects.js';
 import { idOf, STRIPE, webhookSecrets } from './stripe.client.js';
 
 const REVERSALS = new Set<string>(['charge.refunded', 'charge.dispute.created', 'charge.dispute.updated', 'charge.dispute.closed']);
-const CREDITING_REASONS = new Set<string>(['subscription_create', 'subscription_cycle', 'subscription_update']);
 
 const badSignature = (detail: string) => new DomainError(400, 'invalid_signature', 'Invalid Stripe signature', detail);
 
@@ -92,10 +91,7 @@ export class WebhookIntakeService {
 
   /** The plans a paid subscription invoice's lines sell (the tokens come from the price paid, not from metadata). */
   private async pricesOf(event: Stripe.Event): Promise<Map<string, PlanPrice>> {
-    if (event.type !== 'invoice.paid') return new Map();
-    const invoice = event.data.object;
-    if (invoice.status !== 'paid' || !CREDITING_REASONS.has(invoice.billing_reason ?? '')) return new Map();
-    return this.plans.forInvoice(invoice);
+    return event.type === 'invoice.paid' ? this.plans.forInvoice(event.data.object) : new Map();
   }
 
   private async apply(

@@ -7,6 +7,7 @@ import { CreateLedgerFunctions1764500000000 } from './1764500000000-CreateLedger
 import { CreateExtendHolds1764500001000 } from './1764500001000-CreateExtendHolds.js';
 import { CacheLedgerPlans1764500002000 } from './1764500002000-CacheLedgerPlans.js';
 import { BoundWalletLockWaits1764500003000 } from './1764500003000-BoundWalletLockWaits.js';
+import { CreateStripeReversals1764600000000 } from './1764600000000-CreateStripeReversals.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateExtendHolds1764500001000,
   CacheLedgerPlans1764500002000,
   BoundWalletLockWaits1764500003000,
+  CreateStripeReversals1764600000000,
 ];

@@ -128,9 +128,9 @@ describe('Stripe purchases: checkout, signed webhooks, exactly-once credits', ()
     expect(broken.violations.map((v) => v.invariant)).toContain('5. every Stripe payment is credited exactly once');
     const r = rows[0];
     await db.query(
-      `INSERT INTO stripe_payments (payment_intent, wallet_id, bucket_id, kind, source_id, amount_cents, refunded_cents, disputed_cents, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [r.payment_intent, r.wallet_id, r.bucket_id, r.kind, r.source_id, r.amount_cents, r.refunded_cents, r.disputed_cents, r.created_at],
+      `INSERT INTO stripe_payments (payment_intent, wallet_id, bucket_id, kind, source_id, amount_cents, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [r.payment_intent, r.wallet_id, r.bucket_id, r.kind, r.source_id, r.amount_cents, r.created_at],
     );
     expect((await t.verify()).ok).toBe(true);
   });

@@ -5,8 +5,12 @@ export const SECRET = 'whsec_test_current_secret';
 export const OLD_SECRET = 'whsec_test_rotated_out_secret';
 
 /** The app with the real Stripe SDK pointed at the bundled fake, which posts signed events back to it. */
-export async function startBillingApp(env: Record<string, string> = {}): Promise<{ t: TestApp; stripe: FakeStripe }> {
-  const stripe = await startFakeStripe({ webhookSecret: SECRET, host: '127.0.0.1', port: 0 });
+/** `now` gives the fake Stripe its own clock (billing periods, prorations); signatures use the wall clock. */
+export async function startBillingApp(
+  env: Record<string, string> = {},
+  fake: { now?: () => number } = {},
+): Promise<{ t: TestApp; stripe: FakeStripe }> {
+  const stripe = await startFakeStripe({ webhookSecret: SECRET, host: '127.0.0.1', port: 0, now: fake.now });
   const t = await startApp({
     STRIPE_SECRET_KEY: 'sk_test_fake',
     STRIPE_API_BASE: stripe.url,

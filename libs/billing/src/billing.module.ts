@@ -3,11 +3,12 @@ import { APP_CONFIG, AppConfig } from '@app/common';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { BillingController, StripeWebhookController } from './billing.controller.js';
-import { BillingService, CATALOG } from './billing.service.js';
-import { parseCatalog } from './catalog.js';
+import { BillingService } from './billing.service.js';
+import { CATALOG, parseCatalog } from './catalog.js';
 import { ReconcileProcessor, BILLING_QUEUE } from './reconcile.processor.js';
 import { ReconcileService } from './reconcile.service.js';
 import { StripePaymentsCheck } from './payments-check.js';
+import { PlanPrices } from './plan-prices.js';
 import { StripeEffects } from './stripe-effects.js';
 import { createStripe, STRIPE } from './stripe.client.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
@@ -21,6 +22,7 @@ import { WebhookIntakeService } from './webhook-intake.service.js';
     { provide: CATALOG, inject: [APP_CONFIG], useFactory: (c: AppConfig) => parseCatalog(c.BILLING_CATALOG) },
     BillingService,
     StripeEffects,
+    PlanPrices,
     WebhookIntakeService,
     ReconcileService,
     StripePaymentsCheck,

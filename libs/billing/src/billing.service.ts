@@ -2,13 +2,10 @@ import { Database, Errors } from '@app/common';
 import { Ledger } from '@app/ledger';
 import { Inject, Injectable } from '@nestjs/common';
 import type Stripe from 'stripe';
-import { catalogView, lookupKey } from './catalog.js';
+import { CATALOG, catalogView, lookupKey } from './catalog.js';
 import type { Catalog, Pack } from './catalog.js';
-import { noStripe } from './stripe-effects.js';
-import { STRIPE } from './stripe.client.js';
+import { noStripe, STRIPE } from './stripe.client.js';
 import type { CreateCheckoutSessionDto, CreatePortalSessionDto } from './dto/checkout.dto.js';
-
-export const CATALOG = Symbol('CATALOG');
 
 interface Item {
   kind: 'pack' | 'plan';

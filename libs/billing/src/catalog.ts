@@ -1,5 +1,8 @@
 import { formatUsd } from '@app/common';
 
+/** The injection token of the catalog in use (BILLING_CATALOG, else the default). */
+export const CATALOG = Symbol('CATALOG');
+
 /** What the service sells through Stripe (spec section 5 defaults; BILLING_CATALOG overrides). */
 export interface Pack {
   id: string;

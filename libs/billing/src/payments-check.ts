@@ -5,7 +5,9 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
  * Invariant 5 of the spec: every Stripe payment is credited exactly once.
  * Each paid pack or plan event that was applied has one payment row, each
  * payment row one bucket holding exactly what was bought, and no payment key
- * is credited twice.
+ * is credited twice. And a refund or dispute never stays waiting once its
+ * payment is credited: the bucket's reversed tokens are what the payment's
+ * reversals (stripe_reversals, merged) say.
  */
 @Injectable()
 export class StripePaymentsCheck implements OnModuleInit {
@@ -32,7 +34,23 @@ export class StripePaymentsCheck implements OnModuleInit {
                           WHERE e.account_id = p.bucket_id AND t.kind IN ('purchase', 'plan')) c ON true
        WHERE coalesce(c.amount, 0) <> b.granted LIMIT 50`,
     );
+    // The merge of reversal-state.ts in SQL: maxima, the dispute state of highest rank (open < lost < won).
+    const unapplied = await db.query<{ payment_intent: string; reversed: string; expected: string }>(
+      `SELECT p.payment_intent, b.reversed::text AS reversed,
+              (b.granted * least(p.amount_cents, r.refunded + CASE WHEN r.status IN (1, 2) THEN r.disputed ELSE 0 END) / p.amount_cents)::text AS expected
+       FROM stripe_payments p JOIN buckets b ON b.id = p.bucket_id
+       JOIN LATERAL (SELECT max(x.refunded_cents) AS refunded, max(x.disputed_cents) AS disputed,
+                            max(array_position(ARRAY['open', 'lost', 'won'], x.dispute_status)) AS status
+                     FROM stripe_reversals x
+                     WHERE x.payment_intent = p.payment_intent OR (p.kind = 'plan' AND x.invoice_id = p.source_id)
+                     HAVING count(*) > 0) r ON true
+       WHERE b.reversed <> b.granted * least(p.amount_cents, r.refunded + CASE WHEN r.status IN (1, 2) THEN r.disputed ELSE 0 END) / p.amount_cents
+       LIMIT 50`,
+    );
     return [
+      ...unapplied.map(
+        (u) => `payment ${u.payment_intent}: its reversals take back ${u.expected} but its bucket has ${u.reversed} reversed`,
+      ),
       ...missing.map((m) => `event ${m.id} credited ${m.source} but no payment row records it`),
       ...twice.map((t) => `bucket ${t.bucket_id} is claimed by ${t.n} payments`),
       ...wrong.map((w) => `payment ${w.payment_intent} bought ${w.granted} but its bucket was credited ${w.credited}`),

@@ -1,9 +1,10 @@
-import { Clock, Database, Errors, LOGGER } from '@app/common';
+import { Clock, Database, LOGGER } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
-import { StripeEffects } from './stripe-effects.js';
-import { STRIPE } from './stripe.client.js';
+import { PlanPrices } from './plan-prices.js';
+import { type EffectResult, StripeEffects } from './stripe-effects.js';
+import { noStripe, STRIPE } from './stripe.client.js';
 
 export interface ReconcileReport {
   since: string;
@@ -16,13 +17,16 @@ export interface ReconcileReport {
 /**
  * Lists what Stripe says was paid and credits what the ledger missed, through
  * the same idempotent effects the webhook uses: running it twice, or while
- * webhooks arrive, credits nothing twice.
+ * webhooks arrive, credits nothing twice. A payment it credits takes any
+ * refund or dispute that was kept for it (StripeEffects.creditPayment). A paid
+ * invoice whose billing_reason credits nothing (`manual`, …) is odd.
  */
 @Injectable()
 export class ReconcileService {
   constructor(
     private readonly db: Database,
     private readonly effects: StripeEffects,
+    private readonly plans: PlanPrices,
     private readonly clock: Clock,
     @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(LOGGER) private readonly log: Logger,
@@ -33,7 +37,7 @@ export class ReconcileService {
   }
 
   async reconcile(since: Date, onProgress?: (line: string) => void): Promise<ReconcileReport> {
-    if (!this.stripe) throw Errors.unavailable('stripe_not_configured', 'Stripe is not configured (STRIPE_SECRET_KEY)');
+    if (!this.stripe) throw noStripe();
     const report: ReconcileReport = {
       since: since.toISOString(),
       checked: { sessions: 0, invoices: 0 },
@@ -55,9 +59,10 @@ export class ReconcileService {
     }
     for await (const invoice of this.stripe.invoices.list({ status: 'paid', created: { gte }, limit: 100 })) {
       report.checked.invoices++;
-      if (!invoice.parent?.subscription_details) continue;
-      const r = await this.db.transaction((tx) => this.effects.creditPlanInvoice(tx, invoice, this.clock.now()));
-      this.record(report, `invoice ${invoice.id}`, r);
+      // The prices are read before the transaction, never while it holds locks.
+      const prices = await this.plans.forInvoice(invoice);
+      const r = await this.db.transaction((tx) => this.effects.creditPlanInvoice(tx, invoice, prices, this.clock.now()));
+      this.record(report, `invoice ${invoice.id}`, r, `billing_reason ${invoice.billing_reason ?? 'none'}`);
       onProgress?.(`sessions ${report.checked.sessions}, invoices ${report.checked.invoices}, repaired ${report.repaired.length}`);
     }
     this.log.info(
@@ -67,10 +72,11 @@ export class ReconcileService {
     return report;
   }
 
-  private record(report: ReconcileReport, what: string, r: string): void {
+  private record(report: ReconcileReport, what: string, r: EffectResult, why = 'metadata missing or not ours'): void {
     if (r === 'credited') report.repaired.push(`${what}: credited (its webhook never arrived)`);
-    else if (r === 'already_credited') report.matched.push(what);
+    else if (r === 'already_credited' || r === 'nothing_due') report.matched.push(what);
     else if (r === 'no_wallet') report.odd.push(`${what}: no wallet matches its metadata or customer`);
-    else report.odd.push(`${what}: ${r} (metadata missing or not ours)`);
+    else if (r === 'odd') report.odd.push(`${what}: credits no tokens (${why})`);
+    else report.odd.push(`${what}: ${r} (${why})`);
   }
 }

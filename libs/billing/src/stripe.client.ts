@@ -1,4 +1,4 @@
-import type { AppConfig } from '@app/common';
+import { type AppConfig, Errors } from '@app/common';
 import Stripe from 'stripe';
 
 export const STRIPE = Symbol('STRIPE');
@@ -27,3 +27,5 @@ export function webhookSecrets(config: AppConfig): string[] {
 
 export const idOf = (v: string | { id: string } | null | undefined): string | null =>
   v === null || v === undefined ? null : typeof v === 'string' ? v : v.id;
+
+export const noStripe = () => Errors.unavailable('stripe_not_configured', 'Stripe is not configured (STRIPE_SECRET_KEY)');

@@ -2,8 +2,13 @@ import { APP_CONFIG, AppConfig, Clock, Database, DomainError, LOGGER } from '@ap
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
+import type { PlanPrice } from './plan-invoice.js';
+import { PlanPrices } from './plan-prices.js';
+import { disputeState } from './reversal-state.js';
 import { StripeEffects, EffectResult } from './stripe-effects.js';
 import { idOf, STRIPE, webhookSecrets } from './stripe.client.js';
+
+const REVERSALS = new Set<string>(['charge.refunded', 'charge.dispute.created', 'charge.dispute.updated', 'charge.dispute.closed']);
 
 const badSignature = (detail: string) => new DomainError(400, 'invalid_signature', 'Invalid Stripe signature', detail);
 
@@ -11,8 +16,9 @@ const badSignature = (detail: string) => new DomainError(400, 'invalid_signature
  * Verifies a Stripe event on its raw body, then stores and applies it in one
  * transaction. The event row is inserted first: a concurrent duplicate waits
  * on its primary key and then finds it, so an event is applied exactly once
- * whatever the repetition or concurrency. Every handler works from the event
- * alone and is idempotent, so the order of events does not matter either.
+ * whatever the repetition or concurrency. Every handler is idempotent and
+ * order-independent: a refund or dispute of a payment not credited yet is
+ * kept and applied when it is (StripeEffects.reverse).
  */
 @Injectable()
 export class WebhookIntakeService {
@@ -22,6 +28,7 @@ export class WebhookIntakeService {
   constructor(
     private readonly db: Database,
     private readonly effects: StripeEffects,
+    private readonly plans: PlanPrices,
     private readonly clock: Clock,
     @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,8 +52,12 @@ export class WebhookIntakeService {
 
   async receive(raw: Buffer | undefined, signature: string | undefined): Promise<{ received: true; outcome: string; duplicate: boolean }> {
     const event = this.verify(raw, signature);
+    // A redelivery is answered from the stored outcome, without asking Stripe anything.
+    const seen = await this.db.query<{ outcome: string }>(`SELECT outcome FROM stripe_events WHERE id = $1`, [event.id]);
+    if (seen[0]) return { received: true, outcome: seen[0].outcome, duplicate: true };
     // Network look-ups happen before the transaction, never while it holds locks.
     const invoiceId = await this.invoiceOfReversal(event);
+    const prices = await this.pricesOf(event);
     return this.db.transaction(async (tx) => {
       const ins = await tx.sql.query(
         `INSERT INTO stripe_events (id, type, created, payload, outcome) VALUES ($1, $2, $3, $4, 'pending') ON CONFLICT (id) DO NOTHING RETURNING id`,
@@ -56,7 +67,7 @@ export class WebhookIntakeService {
         const { rows } = await tx.sql.query<{ outcome: string }>(`SELECT outcome FROM stripe_events WHERE id = $1`, [event.id]);
         return { received: true as const, outcome: rows[0]?.outcome ?? 'unknown', duplicate: true };
       }
-      const outcome = await this.apply(tx, event, invoiceId);
+      const outcome = await this.apply(tx, event, invoiceId, prices);
       await tx.sql.query(`UPDATE stripe_events SET outcome = $2 WHERE id = $1`, [event.id, outcome]);
       this.log.info({ stripe_event: event.id, type: event.type, outcome }, 'stripe event applied');
       return { received: true as const, outcome, duplicate: false };
@@ -69,8 +80,8 @@ export class WebhookIntakeService {
    * intent. Stripe's invoice payments tell which invoice it paid.
    */
   private async invoiceOfReversal(event: Stripe.Event): Promise<string | null> {
-    if (!this.stripe || (event.type !== 'charge.refunded' && event.type !== 'charge.dispute.created')) return null;
-    const pi = idOf(event.data.object.payment_intent);
+    if (!this.stripe || !REVERSALS.has(event.type)) return null;
+    const pi = idOf((event.data.object as Stripe.Charge | Stripe.Dispute).payment_intent);
     if (!pi) return null;
     const known = await this.db.query(`SELECT 1 FROM stripe_payments WHERE payment_intent = $1`, [pi]);
     if (known.length) return null;
@@ -78,10 +89,16 @@ export class WebhookIntakeService {
     return idOf(payments.data[0]?.invoice ?? null);
   }
 
+  /** The plans a paid subscription invoice's lines sell (the tokens come from the price paid, not from metadata). */
+  private async pricesOf(event: Stripe.Event): Promise<Map<string, PlanPrice>> {
+    return event.type === 'invoice.paid' ? this.plans.forInvoice(event.data.object) : new Map();
+  }
+
   private async apply(
     tx: Parameters<StripeEffects['creditPack']>[0],
     event: Stripe.Event,
     invoiceId: string | null,
+    prices: Map<string, PlanPrice>,
   ): Promise<EffectResult | 'unhandled'> {
     const at = this.clock.now();
     const eventAt = new Date(event.created * 1000);
@@ -90,18 +107,33 @@ export class WebhookIntakeService {
       case 'checkout.session.async_payment_succeeded':
         return this.effects.creditPack(tx, event.data.object, at);
       case 'invoice.paid':
-        return this.effects.creditPlanInvoice(tx, event.data.object, at);
+        return this.effects.creditPlanInvoice(tx, event.data.object, prices, at);
       case 'customer.subscription.created':
       case 'customer.subscription.updated':
       case 'customer.subscription.deleted':
         return this.effects.applySubscription(tx, event.data.object, eventAt);
       case 'charge.refunded': {
         const charge = event.data.object;
-        return this.effects.reverse(tx, idOf(charge.payment_intent), { refundedCents: charge.amount_refunded }, at, false, invoiceId);
+        return this.effects.reverse(
+          tx,
+          { paymentIntent: idOf(charge.payment_intent), invoiceId, refundedCents: charge.amount_refunded },
+          at,
+        );
       }
-      case 'charge.dispute.created': {
+      case 'charge.dispute.created':
+      case 'charge.dispute.updated':
+      case 'charge.dispute.closed': {
+        // Each carries the whole dispute: its amount, and its status (open, or won / lost once closed).
         const dispute = event.data.object;
-        return this.effects.reverse(tx, idOf(dispute.payment_intent), { disputedCents: dispute.amount }, at, true, invoiceId);
+        return this.effects.reverse(
+          tx,
+          {
+            paymentIntent: idOf(dispute.payment_intent),
+            invoiceId,
+            dispute: { id: dispute.id, amountCents: dispute.amount, state: disputeState(dispute.status) },
+          },
+          at,
+        );
       }
       default:
         // Stored and acknowledged: Stripe stops retrying, and the payload is there if we ever need it.

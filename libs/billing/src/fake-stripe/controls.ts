@@ -1,5 +1,13 @@
 import type Stripe from 'stripe';
-import { disputeObject, invoiceObject, invoicePaymentObject, paymentObjects, refundObject, subscriptionObject } from './payment-objects.js';
+import {
+  disputeObject,
+  invoiceObject,
+  invoicePaymentObject,
+  type LineSpec,
+  paymentObjects,
+  refundObject,
+  subscriptionObject,
+} from './payment-objects.js';
 import { addMonth, customerObject, eventObject, idOf } from './objects.js';
 import type { FakeStripeState } from './state.js';
 import type { WebhookSender } from './webhooks.js';
@@ -42,8 +50,11 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
     return { events, statuses: o.deliver === false ? [] : await hooks.deliverAll(events) };
   };
 
-  /** A paid invoice for the subscription's current item period, with the intent, charge and invoice payment behind it. */
-  const payInvoice = (sub: Stripe.Subscription, reason: 'subscription_create' | 'subscription_cycle') => {
+  /**
+   * A paid invoice for the subscription's current item period (or the lines given), with the intent,
+   * charge and invoice payment behind it when something was due.
+   */
+  const payInvoice = (sub: Stripe.Subscription, reason: Stripe.Invoice.BillingReason, lines?: LineSpec[]) => {
     const now = s.now();
     const item = sub.items.data[0];
     const invoice = invoiceObject(now, {
@@ -52,7 +63,11 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
       number: `FAKE-${String(++s.invoiceSeq).padStart(6, '0')}`,
       periodStart: item.current_period_start,
       periodEnd: item.current_period_end,
+      lines,
     });
+    s.invoices.set(invoice.id, invoice);
+    sub.latest_invoice = invoice.id;
+    if (invoice.amount_paid <= 0) return invoice;
     const customer = idOf(sub.customer);
     const { pi, charge } = paymentObjects(now, {
       amount: invoice.amount_paid,
@@ -63,11 +78,9 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
       description: reason === 'subscription_create' ? 'Subscription creation' : 'Subscription update',
     });
     const payment = invoicePaymentObject(now, invoice, pi);
-    s.invoices.set(invoice.id, invoice);
     s.paymentIntents.set(pi.id, pi);
     s.charges.set(charge.id, charge);
     s.invoicePayments.set(payment.id, payment);
-    sub.latest_invoice = invoice.id;
     return invoice;
   };
 
@@ -174,6 +187,44 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
       return emit([event('customer.subscription.updated', sub, previous), event('invoice.paid', invoice)], o);
     },
 
+    /**
+     * A plan change in the middle of a period, as `subscriptions.update` with
+     * `proration_behavior: 'always_invoice'` does: the item moves to the new
+     * price at once, and an invoice (billing_reason subscription_update) is
+     * paid at once for the prorations: a credit for the unused time on the old
+     * price and a charge for the remaining time on the new one, each the share
+     * of the unit price that the time left is of the period. The subscription's
+     * metadata is left as it was, naming the plan bought at checkout.
+     */
+    async changePlan(subscriptionId: string, priceId: string, o: DeliverFlag = {}): Promise<ControlResult> {
+      const sub = need(s.subscriptions, subscriptionId, 'subscription');
+      if (sub.status !== 'active') throw new Error(`FakeStripe: subscription ${subscriptionId} is ${sub.status}`);
+      const price = need(s.prices, priceId, 'price');
+      if (price.type !== 'recurring') throw new Error(`FakeStripe: price ${priceId} is not recurring`);
+      const item = sub.items.data[0];
+      const now = s.now();
+      const period = item.current_period_end - item.current_period_start;
+      const left = item.current_period_end - now;
+      if (left <= 0 || left > period) throw new Error(`FakeStripe: ${now} is outside the current period of ${subscriptionId}`);
+      const quantity = item.quantity ?? 1;
+      const share = (p: Stripe.Price) => Math.round(((p.unit_amount ?? 0) * quantity * left) / period);
+      const previous = { items: structuredClone(sub.items) };
+      const old = item.price;
+      item.price = structuredClone(price);
+      const span = { quantity, periodStart: now, periodEnd: item.current_period_end, proration: true };
+      const invoice = payInvoice(sub, 'subscription_update', [
+        { ...span, price: old, amount: -share(old), description: `Unused time on ${old.nickname ?? old.id}` },
+        { ...span, price: item.price, amount: share(price), description: `Remaining time on ${price.nickname ?? price.id}` },
+      ]);
+      return emit([event('customer.subscription.updated', sub, previous), event('invoice.paid', invoice)], o);
+    },
+
+    /** A one-off invoice for the subscription's price, made by hand (billing_reason manual): it buys no plan period. */
+    async payManualInvoice(subscriptionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
+      const sub = need(s.subscriptions, subscriptionId, 'subscription');
+      return emit([event('invoice.paid', payInvoice(sub, 'manual'))], o);
+    },
+
     async cancelSubscription(subscriptionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
       const sub = need(s.subscriptions, subscriptionId, 'subscription');
       if (sub.status === 'canceled') throw new Error(`FakeStripe: subscription ${subscriptionId} is already canceled`);
@@ -213,6 +264,17 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
       s.disputes.set(dispute.id, dispute);
       charge.disputed = true;
       return emit([event('charge.dispute.created', dispute)], o);
+    },
+
+    /** charge.dispute.closed: the bank decided for the merchant (`won`, the money comes back) or the customer (`lost`). */
+    async closeDispute(paymentIntentId: string, status: 'won' | 'lost', o: DeliverFlag = {}): Promise<ControlResult> {
+      const charge = chargeOf(paymentIntentId);
+      const dispute = [...s.disputes.values()].find((d) => d.charge === charge.id);
+      if (!dispute) throw new Error(`FakeStripe: charge ${charge.id} has no dispute`);
+      if (dispute.status === 'won' || dispute.status === 'lost')
+        throw new Error(`FakeStripe: dispute ${dispute.id} is already ${dispute.status}`);
+      dispute.status = status;
+      return emit([event('charge.dispute.closed', dispute)], o);
     },
 
     /** Any event, recorded but not delivered: for unknown types or hand-made shapes; send it with deliver(). */

@@ -17,8 +17,10 @@ export { API_VERSION } from './objects.js';
  * A real HTTP server speaking the slice of Stripe's v1 API the billing code
  * calls through the real `stripe` SDK (`new Stripe(key, { host, port,
  * protocol: 'http' })`), plus in-process controls that play the customer and
- * Stripe's side: completing checkouts, renewing, refunding, disputing, each
- * POSTing correctly signed events to `webhookUrl`.
+ * Stripe's side: completing checkouts, renewing, changing plans mid-period
+ * (proration invoices), manual invoices, refunding, disputing and closing
+ * disputes, each POSTing correctly signed events to `webhookUrl` (or only
+ * recording them, `deliver: false`, for a test to send in any order).
  *
  * API: customers, products, prices (lookup keys), checkout sessions (payment and
  * subscription mode), billing portal sessions, invoices, invoice payments,

@@ -92,58 +92,101 @@ export function subscriptionObject(
   });
 }
 
-/** A paid subscription invoice with one line for the item's period. */
+/** One line of an invoice: a plan's period, or a proration of a plan change (an invoice item the change made). */
+export interface LineSpec {
+  price: Stripe.Price;
+  quantity: number;
+  /** Cents; negative for the credit of unused time on the old plan. */
+  amount: number;
+  periodStart: number;
+  periodEnd: number;
+  proration: boolean;
+  description?: string;
+}
+
+function invoiceLine(invoiceId: string, sub: Stripe.Subscription, l: LineSpec) {
+  const item = sub.items.data[0];
+  const product = idOf(l.price.product);
+  const parent: Stripe.InvoiceLineItem.Parent = l.proration
+    ? {
+        type: 'invoice_item_details',
+        subscription_item_details: null,
+        invoice_item_details: { invoice_item: newId('ii'), proration: true, proration_details: null, subscription: sub.id },
+      }
+    : {
+        type: 'subscription_item_details',
+        invoice_item_details: null,
+        subscription_item_details: {
+          invoice_item: null,
+          proration: false,
+          proration_details: null,
+          subscription: sub.id,
+          subscription_item: item.id,
+        },
+      };
+  return stripeObject<Stripe.InvoiceLineItem>({
+    id: newId('il'),
+    object: 'line_item',
+    amount: l.amount,
+    currency: sub.currency,
+    description: l.description ?? `${l.quantity} × ${l.price.nickname ?? product}`,
+    discount_amounts: [],
+    discountable: !l.proration,
+    discounts: [],
+    invoice: invoiceId,
+    livemode: false,
+    metadata: {},
+    parent,
+    period: { start: l.periodStart, end: l.periodEnd },
+    // As at Stripe, the line names its price by id: a receiver that wants the price asks for it.
+    pricing: { type: 'price_details', price_details: { price: l.price.id, product }, unit_amount_decimal: null },
+    quantity: l.quantity,
+    subtotal: l.amount,
+  });
+}
+
+/**
+ * A paid subscription invoice: by default one line for the item's period at
+ * its price; or the lines given (a plan change's prorations). A total below
+ * zero (a downgrade) goes to the customer's balance: the invoice is paid
+ * with nothing due, as at Stripe.
+ */
 export function invoiceObject(
   now: number,
   p: {
     sub: Stripe.Subscription;
-    reason: 'subscription_create' | 'subscription_cycle';
+    reason: Stripe.Invoice.BillingReason;
     number: string;
     periodStart: number;
     periodEnd: number;
+    lines?: LineSpec[];
   },
 ) {
   const item = p.sub.items.data[0];
-  const amount = (item.price.unit_amount ?? 0) * (item.quantity ?? 1);
   const id = newId('in');
-  const product = idOf(item.price.product);
-  const line = stripeObject<Stripe.InvoiceLineItem>({
-    id: newId('il'),
-    object: 'line_item',
-    amount,
-    currency: p.sub.currency,
-    description: `${item.quantity ?? 1} × ${item.price.nickname ?? product}`,
-    discount_amounts: [],
-    discountable: true,
-    discounts: [],
-    invoice: id,
-    livemode: false,
-    metadata: {},
-    parent: {
-      type: 'subscription_item_details',
-      invoice_item_details: null,
-      subscription_item_details: {
-        invoice_item: null,
-        proration: false,
-        proration_details: null,
-        subscription: p.sub.id,
-        subscription_item: item.id,
-      },
+  const specs = p.lines ?? [
+    {
+      price: item.price,
+      quantity: item.quantity ?? 1,
+      amount: (item.price.unit_amount ?? 0) * (item.quantity ?? 1),
+      periodStart: p.periodStart,
+      periodEnd: p.periodEnd,
+      proration: false,
     },
-    period: { start: p.periodStart, end: p.periodEnd },
-    pricing: { type: 'price_details', price_details: { price: item.price.id, product }, unit_amount_decimal: null },
-    quantity: item.quantity ?? 1,
-    subtotal: amount,
-  });
+  ];
+  const lines = specs.map((l) => invoiceLine(id, p.sub, l));
+  const total = specs.reduce((sum, l) => sum + l.amount, 0);
+  const due = Math.max(0, total);
+  const startsNow = p.reason !== 'subscription_cycle';
   return stripeObject<Stripe.Invoice>({
     id,
     object: 'invoice',
-    amount_due: amount,
+    amount_due: due,
     amount_overpaid: 0,
-    amount_paid: amount,
+    amount_paid: due,
     amount_remaining: 0,
-    attempt_count: 1,
-    attempted: true,
+    attempt_count: due > 0 ? 1 : 0,
+    attempted: due > 0,
     billing_reason: p.reason,
     collection_method: 'charge_automatically',
     created: now,
@@ -151,22 +194,23 @@ export function invoiceObject(
     customer: p.sub.customer,
     description: null,
     hosted_invoice_url: `https://invoice.fake.local/i/${id}`,
-    lines: apiList(`/v1/invoices/${id}/lines`, [line]),
+    lines: apiList(`/v1/invoices/${id}/lines`, lines),
     livemode: false,
     metadata: {},
     number: p.number,
     parent: {
       type: 'subscription_details',
       quote_details: null,
+      // A copy of the subscription's metadata as it is now: after a plan change it still names the plan bought at checkout.
       subscription_details: { subscription: p.sub.id, metadata: { ...p.sub.metadata } },
     },
     // Stripe's own invoice period is the *previous* period for subscription invoices; the line's period is the one paid for.
-    period_start: p.reason === 'subscription_create' ? now : p.periodStart,
-    period_end: p.reason === 'subscription_create' ? now : p.periodStart,
+    period_start: startsNow ? now : p.periodStart,
+    period_end: startsNow ? now : p.periodStart,
     status: 'paid',
     status_transitions: { finalized_at: now, marked_uncollectible_at: null, paid_at: now, voided_at: null },
-    subtotal: amount,
-    total: amount,
+    subtotal: total,
+    total,
   });
 }
 

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { ReconcileService } from '@app/billing';
+import pg from 'pg';
+import type Stripe from 'stripe';
+import type { FakeStripe } from '../../libs/billing/src/fake-stripe/fake-stripe.server.js';
+import { call, expectLedgerConsistent, TestApp } from '../support/app.js';
+import { checkout, startBillingApp } from './support.js';
+
+/**
+ * A plan invoice credits by its billing_reason, from the price being paid:
+ * a new or renewed period the plan's tokens, a plan change in the middle of
+ * a period the difference for the time left (a downgrade nothing), a manual
+ * invoice nothing (and reconcile reports it).
+ */
+describe('Stripe plan invoices by billing_reason', () => {
+  let t: TestApp;
+  let stripe: FakeStripe;
+  let db: pg.Client;
+  // The fake Stripe's clock: billing periods and prorations are computed at this time.
+  let stripeNow = Date.now();
+  beforeAll(async () => {
+    ({ t, stripe } = await startBillingApp({ FREE_WEEKLY_TOKENS: '0' }, { now: () => stripeNow }));
+    db = new pg.Client({ connectionString: t.config.DATABASE_URL });
+    await db.connect();
+  });
+  beforeEach(() => {
+    stripeNow = Date.now();
+  });
+  afterAll(async () => {
+    await db.end();
+    await expectLedgerConsistent(t);
+    await t.close();
+    await stripe.close();
+  });
+
+  const subscribe = async (owner: string, plan: 'creator' | 'studio') => {
+    expect((await call(t, 'PUT', `/v1/wallets/${owner}`)).status).toBe(201);
+    const id = await checkout(t, owner, { plan_id: plan });
+    await stripe.completeCheckout(id);
+    return stripe.subscriptions.get(stripe.sessions.get(id)!.subscription as string)!;
+  };
+  const priceOf = (plan: string) => [...stripe.prices.values()].find((p) => p.lookup_key?.startsWith(`tw_plan_${plan}_`))!.id;
+  /** The fake's clock to exactly half of the subscription's current period. */
+  const halfway = (sub: Stripe.Subscription) => {
+    const item = sub.items.data[0];
+    stripeNow = ((item.current_period_start + item.current_period_end) / 2) * 1000;
+  };
+  const wallet = async (owner: string) => (await call(t, 'GET', `/v1/wallets/${owner}`)).body;
+  const plans = async (owner: string) =>
+    (await wallet(owner)).buckets.filter((b: { source: string }) => b.source === 'plan').map((b: { granted: string }) => b.granted);
+  const outcome = async (e: Stripe.Event) => (await db.query(`SELECT outcome FROM stripe_events WHERE id = $1`, [e.id])).rows[0]?.outcome;
+
+  it('an upgrade halfway through the period credits half the difference, and the next period the new plan', async () => {
+    const sub = await subscribe('upgrader', 'creator');
+    halfway(sub);
+    const change = await stripe.changePlan(sub.id, priceOf('studio'));
+    expect(change.events.map((e) => e.type)).toEqual(['customer.subscription.updated', 'invoice.paid']);
+    expect(change.statuses).toEqual([200, 200]);
+    const invoice = change.events[1].data.object as Stripe.Invoice;
+    expect([invoice.billing_reason, invoice.amount_paid]).toEqual(['subscription_update', 4950 - 950]);
+    // (1500 - 250) / 2 = 625 tokens: the difference for the half period left, not the whole plan again.
+    expect(await plans('upgrader')).toEqual(['250.000', '625.000']);
+    expect((await wallet('upgrader')).plan).toMatchObject({ plan_id: 'studio' });
+    // The subscription's metadata still says creator (250 tokens); the renewal pays studio's price and gets studio's tokens.
+    expect(invoice.parent?.subscription_details?.metadata).toMatchObject({ plan_id: 'creator', tokens: '250' });
+    stripeNow = sub.items.data[0].current_period_end * 1000;
+    await stripe.renewSubscription(sub.id);
+    expect(await plans('upgrader')).toEqual(['250.000', '625.000', '1500.000']);
+    expect((await wallet('upgrader')).balance).toEqual({ available: '2375.000', held: '0.000' });
+  });
+
+  it('a downgrade halfway through the period credits nothing, and the next period the smaller plan', async () => {
+    const sub = await subscribe('downgrader', 'studio');
+    halfway(sub);
+    const change = await stripe.changePlan(sub.id, priceOf('creator'));
+    const invoice = change.events[1].data.object as Stripe.Invoice;
+    expect([invoice.billing_reason, invoice.amount_paid, invoice.total]).toEqual(['subscription_update', 0, 950 - 4950]);
+    expect(await outcome(change.events[1])).toBe('nothing_due');
+    expect(await plans('downgrader')).toEqual(['1500.000']);
+    stripeNow = sub.items.data[0].current_period_end * 1000;
+    await stripe.renewSubscription(sub.id);
+    expect(await plans('downgrader')).toEqual(['1500.000', '250.000']);
+    expect((await wallet('downgrader')).plan).toMatchObject({ plan_id: 'creator' });
+  });
+
+  it('a manual invoice credits nothing and reconcile reports it as odd; plan changes are matched', async () => {
+    const sub = await subscribe('manual_invoice', 'creator');
+    const { events } = await stripe.payManualInvoice(sub.id);
+    const invoice = events[0].data.object as Stripe.Invoice;
+    expect([invoice.billing_reason, invoice.amount_paid]).toEqual(['manual', 1900]);
+    expect(await outcome(events[0])).toBe('odd');
+    expect(await plans('manual_invoice')).toEqual(['250.000']);
+    const report = await t.app.get(ReconcileService).reconcile(new Date(Date.now() - 3_600_000));
+    expect(report.odd).toContain(`invoice ${invoice.id}: credits no tokens (billing_reason manual)`);
+    expect(report.repaired).toEqual([]);
+    const updates = [...stripe.invoices.values()].filter((i) => i.billing_reason === 'subscription_update').map((i) => `invoice ${i.id}`);
+    expect(updates).toHaveLength(2);
+    expect(report.matched).toEqual(expect.arrayContaining(updates));
+    expect(await plans('manual_invoice')).toEqual(['250.000']);
+  });
+
+  it('reconcile credits a missed proration by the same rule as the webhook', async () => {
+    const sub = await subscribe('missed_upgrade', 'creator');
+    halfway(sub);
+    await stripe.changePlan(sub.id, priceOf('studio'), { deliver: false });
+    expect(await plans('missed_upgrade')).toEqual(['250.000']);
+    const report = await t.app.get(ReconcileService).reconcile(new Date(Date.now() - 3_600_000));
+    expect(report.repaired).toHaveLength(1);
+    expect(await plans('missed_upgrade')).toEqual(['250.000', '625.000']);
+  });
+});

@@ -8,6 +8,7 @@ import { CreateExtendHolds1764500001000 } from './1764500001000-CreateExtendHold
 import { CacheLedgerPlans1764500002000 } from './1764500002000-CacheLedgerPlans.js';
 import { BoundWalletLockWaits1764500003000 } from './1764500003000-BoundWalletLockWaits.js';
 import { CreateStripeReversals1764600000000 } from './1764600000000-CreateStripeReversals.js';
+import { BackfillBucketReversals1764600001000 } from './1764600001000-BackfillBucketReversals.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CacheLedgerPlans1764500002000,
   BoundWalletLockWaits1764500003000,
   CreateStripeReversals1764600000000,
+  BackfillBucketReversals1764600001000,
 ];

@@ -25,6 +25,7 @@ export * from './metrics.js';
 export * from './ops.controller.js';
 export * from './rate-limit.js';
 export * from './schedulers.js';
+export * from './strict-input.js';
 export * from './problem.dto.js';
 export * from './api-docs.js';
 export * from './openapi.js';

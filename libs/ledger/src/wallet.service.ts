@@ -28,8 +28,10 @@ function encodeCursor(at: Date, id: string): string {
 
 function decodeCursor(cursor: string): { at: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  // Exactly what encodeCursor writes: any other date (year -271821) or id would reach PostgreSQL as a bad cast.
   const date = new Date(at ?? '');
-  if (!id || Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
+  const exact = !Number.isNaN(date.getTime()) && /^\d{4}-/.test(at) && date.toISOString() === at;
+  if (!id || !exact || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
     throw Errors.validation('cursor is not a next_cursor value', [{ field: 'cursor', message: 'cursor is invalid' }]);
   }
   return { at: date, id };

@@ -134,7 +134,7 @@ export class WalletService {
       ref: string | null;
     }>(
       `SELECT r.id, r.status, r.reserved::text, r.expires_at, r.created_at, r.ref FROM reservations r JOIN wallets w ON w.id = r.wallet_id
-       WHERE w.owner_id = $1 AND r.status = 'pending' ORDER BY r.created_at LIMIT 200`,
+       WHERE w.owner_id = $1 AND r.status = 'pending' ORDER BY r.created_at, r.id LIMIT 200`,
       [ownerId],
     );
     return rows.map((r) => ({

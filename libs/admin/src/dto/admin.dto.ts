@@ -165,6 +165,28 @@ export class AuditQuery {
   cursor?: string;
 }
 
+export class GenerationsQuery {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 200,
+    default: 50,
+    description: 'Generations per page, newest first (default 50, at most 200).',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ pattern: '^gen_[0-9a-f]{32}$', description: 'The next_cursor of the previous page; omit for the first page.' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^gen_[0-9a-f]{32}$/, { message: 'cursor must be a next_cursor value' })
+  cursor?: string;
+}
+
 export class RangeQuery {
   @ApiPropertyOptional({
     format: 'date-time',

@@ -92,6 +92,16 @@ describe('strict input (spec section 8)', () => {
       expect((await call(t, 'GET', '/v1/wallets/si_b')).body.status).toBe('active');
     });
 
+    it('refuses fields on a route that takes no body (an empty object is no body)', async () => {
+      const id = await reserve('si_a', '1');
+      const r = await call(t, 'POST', `/v1/reservations/${id}/release`, { amount: '1' }, { idem: idemKey() });
+      expect([r.status, r.body.errors]).toEqual([400, [{ field: 'amount', message: 'property amount should not exist' }]]);
+      expect((await call(t, 'GET', `/v1/reservations/${id}`)).body.status).toBe('pending');
+      expect((await call(t, 'PUT', '/v1/wallets/si_body', { status: 'frozen' })).status).toBe(400);
+      expect((await call(t, 'GET', '/v1/wallets/si_body')).status).toBe(404);
+      expect((await call(t, 'POST', `/v1/reservations/${id}/release`, {}, { idem: idemKey() })).body.status).toBe('released');
+    });
+
     it('leaves the Stripe webhook its raw body, whatever the Content-Type', async () => {
       const r = await send('POST', '/v1/stripe/webhook', '{"id":"evt_1"}', { 'content-type': 'text/plain' });
       expect([r.status, r.body.code]).toEqual([400, 'invalid_signature']);

@@ -6,6 +6,7 @@ import {
   createValidationPipe,
   httpDuration,
   httpRequests,
+  NoBodyGuard,
   PinoNestLogger,
   ProblemFilter,
   rejectExponentNumbers,
@@ -77,6 +78,7 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   // Generated images: unguessable names (128-bit generation ids), served without a key.
   app.use(FILES_ROUTE, express.static(resolve(config.STORAGE_DIR), { index: false, fallthrough: false, maxAge: '1d' }));
   app.useGlobalPipes(createValidationPipe());
+  app.useGlobalGuards(new NoBodyGuard());
   app.useGlobalFilters(new ProblemFilter());
   // The OpenAPI document: Swagger UI at /docs, the JSON at /docs-json (and YAML at /docs-yaml).
   // Plain Express routes, outside Nest's guards: they need no API key.

@@ -21,6 +21,7 @@ export * from './validation.js';
 export * from './validators.js';
 export * from './runtime.js';
 export * from './ledger-checks.js';
+export * from './no-body.guard.js';
 export * from './metrics.js';
 export * from './ops.controller.js';
 export * from './rate-limit.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Database } from '@app/common';
 import { connect } from 'node:net';
 import { call, expectLedgerConsistent, grantTokens, idemKey, startApp, TestApp } from '../support/app.js';
+import { rawRequest } from '../support/raw-http.js';
 
 /** Spec section 8: body type, nulls, control characters, owner_id, on every route. */
 describe('strict input (spec section 8)', () => {
@@ -262,6 +263,12 @@ describe('strict input (spec section 8)', () => {
       expect(raw).toMatch(/^HTTP\/1\.1 400 /);
       expect(raw).toContain('Content-Type: application/problem+json');
       expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, code: 'bad_request' });
+      const expect417 = await rawRequest(t.baseUrl, 'GET', '/v1/prices', [['Expect', 'teapot']]);
+      expect([expect417.status, expect417.headers['content-type'], JSON.parse(expect417.text).code]).toEqual([
+        417,
+        'application/problem+json',
+        'expectation_failed',
+      ]);
     });
   });
 

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, meaning: 'the body is over the size limit (256 kB)' },
   unsupported_media_type: { status: 415, meaning: 'the body is not application/json, or its charset or encoding is not supported' },
   headers_too_large: { status: 431, meaning: 'the request headers are over the size limit' },
+  expectation_failed: { status: 417, meaning: 'the Expect header asks for something other than 100-continue' },
   amount_exceeds_reservation: { status: 422, meaning: 'the amount to settle is more than the reservation holds' },
   refund_exceeds_charge: { status: 422, meaning: 'the refund is more than was charged and not yet refunded' },
   adjustment_exceeds_balance: { status: 422, meaning: 'the debit would take a bucket below zero' },

@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DomainError, Errors } from './errors.js';
@@ -127,10 +127,17 @@ export function strictInput(options: StrictInputOptions = {}): RequestHandler {
 
 /**
  * Requests Node's HTTP parser refuses (a control character in a header, a
- * malformed request line, oversized headers) are answered as problem+json too,
- * instead of Node's bare "400 Bad Request".
+ * malformed request line, oversized headers) and an Expect header other than
+ * 100-continue are answered as problem+json too, instead of Node's bare
+ * "400 Bad Request" or "417 Expectation Failed".
  */
 export function answerClientErrors(server: Server): void {
+  server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+    const body = JSON.stringify(
+      problemOf(new DomainError(417, 'expectation_failed', 'Expectation failed', 'Only "Expect: 100-continue" is supported')),
+    );
+    res.writeHead(417, { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) }).end(body);
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();

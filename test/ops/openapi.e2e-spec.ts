@@ -96,7 +96,8 @@ describe('OpenAPI document (GET /docs)', () => {
     expect(schema.properties.amount).toMatchObject({ type: 'string' });
     expect(schema.properties.amount.description).toMatch(/JSON number/);
     expect(post.security).toEqual([{ bearer: [] }]);
-    expect(Object.keys(post.responses).sort()).toEqual(['201', '400', '401', '402', '404', '409', '413', '422', '423', '429', '503']);
+    expect(Object.keys(post.responses).sort().join(' ')).toBe('201 400 401 402 404 409 413 415 422 423 429 503');
+    expect(post.responses['415'].description).toContain('unsupported_media_type');
     expect(post.responses['402'].description).toContain('insufficient_funds');
     expect(post.responses['423'].description).toContain('wallet_frozen');
     expect(post.responses['409'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');

@@ -1,20 +1,23 @@
 import 'reflect-metadata';
 import {
+  answerClientErrors,
   AppConfig,
   buildOpenApi,
   createValidationPipe,
   httpDuration,
   httpRequests,
+  NoBodyGuard,
   PinoNestLogger,
   ProblemFilter,
   rejectExponentNumbers,
+  strictInput,
 } from '@app/common';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import { FILES_ROUTE } from '@app/generation';
@@ -22,6 +25,7 @@ import { resolve } from 'node:path';
 import { ApiModule } from './api.module.js';
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const STRIPE_WEBHOOK = '/v1/stripe/webhook';
 
 /** Builds the HTTP app (used by main.ts and the e2e tests alike). */
 export async function createApi(config: AppConfig, log: Logger): Promise<INestApplication> {
@@ -30,6 +34,7 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
     logger: new PinoNestLogger(log),
   });
   (app.getHttpAdapter().getInstance() as express.Express).disable('x-powered-by');
+  answerClientErrors(app.getHttpServer() as Server);
   app.use(
     pinoHttp({
       logger: log,
@@ -45,11 +50,11 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
     }),
   );
   // Stripe signs the exact bytes it sent: its webhook gets the raw body, never parsed JSON.
-  app.use('/v1/stripe/webhook', express.raw({ type: () => true, limit: '1mb' }));
+  app.use(STRIPE_WEBHOOK, express.raw({ type: () => true, limit: '1mb' }));
   app.use(
     express.json({
       limit: '256kb',
-      type: ['application/json', 'application/*+json'],
+      type: 'application/json',
       verify: rejectExponentNumbers,
       // A "__proto__" key would become an object's prototype once copied into a DTO: refuse the body.
       reviver: (k: string, v: unknown) => {
@@ -58,6 +63,8 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
       },
     }),
   );
+  // Spec section 8 for every route: JSON bodies only (415), no control characters, no nulls as "absent".
+  app.use(strictInput({ rawBodyPaths: [STRIPE_WEBHOOK] }));
   // Counted by route pattern (not raw URL), so ids do not explode the label space.
   app.use((req: express.Request, res: express.Response, next: express.NextFunction) => {
     const end = httpDuration.startTimer();
@@ -71,6 +78,7 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   // Generated images: unguessable names (128-bit generation ids), served without a key.
   app.use(FILES_ROUTE, express.static(resolve(config.STORAGE_DIR), { index: false, fallthrough: false, maxAge: '1d' }));
   app.useGlobalPipes(createValidationPipe());
+  app.useGlobalGuards(new NoBodyGuard());
   app.useGlobalFilters(new ProblemFilter());
   // The OpenAPI document: Swagger UI at /docs, the JSON at /docs-json (and YAML at /docs-yaml).
   // Plain Express routes, outside Nest's guards: they need no API key.

@@ -19,8 +19,18 @@ import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTag
 import type { Response } from 'express';
 import { AdminService } from './admin.service.js';
 import { AuditService } from './audit.service.js';
-import { AdjustmentDto, AuditQuery, GrantDto, PriceChangeDto, RangeQuery, ReasonDto, RefundDto } from './dto/admin.dto.js';
+import {
+  AdjustmentDto,
+  AuditQuery,
+  GenerationsQuery,
+  GrantDto,
+  PriceChangeDto,
+  RangeQuery,
+  ReasonDto,
+  RefundDto,
+} from './dto/admin.dto.js';
 import { ReportsService } from './reports.service.js';
+import { WalletGenerationsService } from './wallet-generations.service.js';
 
 const BALANCE = 'balance: {available, held} after it';
 /** The errors of an admin action: it moves value or changes state, so it is idempotent and audited. */
@@ -35,6 +45,7 @@ export class AdminController {
     private readonly admin: AdminService,
     private readonly audit: AuditService,
     private readonly reports: ReportsService,
+    private readonly generations: WalletGenerationsService,
   ) {}
 
   @Get('wallets/:owner_id')
@@ -48,6 +59,19 @@ export class AdminController {
   @ApiErrors(...ADMIN_ERRORS, 'validation_error', 'wallet_not_found')
   wallet(@Param('owner_id') ownerId: string) {
     return this.admin.walletDetail(ownerId);
+  }
+
+  @Get('wallets/:owner_id/generations')
+  @ApiOperation({ summary: "A wallet's generations", description: 'Newest first, cursor-paginated.' })
+  @ApiOwnerIdParam()
+  @ApiResponse({
+    status: 200,
+    description:
+      '{data: [{id, status, variant, n, batch_id, tokens_used, refunded, created_at}], next_cursor}; next_cursor is null on the last page.',
+  })
+  @ApiErrors(...ADMIN_ERRORS, 'validation_error', 'wallet_not_found')
+  walletGenerations(@Param('owner_id') ownerId: string, @Query() q: GenerationsQuery) {
+    return this.generations.list(ownerId, q.limit, q.cursor);
   }
 
   @Post('wallets/:owner_id/grants')

@@ -6,11 +6,12 @@ import { DashboardController } from './dashboard.controller.js';
 import { AdminService } from './admin.service.js';
 import { AuditService } from './audit.service.js';
 import { ReportsService } from './reports.service.js';
+import { WalletGenerationsService } from './wallet-generations.service.js';
 
 /** Support and finance: admin actions, the audit log, reports, the dashboard page. */
 @Module({
   imports: [LedgerModule, GenerationModule],
   controllers: [AdminController, StatementController, DashboardController],
-  providers: [AdminService, AuditService, ReportsService],
+  providers: [AdminService, AuditService, ReportsService, WalletGenerationsService],
 })
 export class AdminModule {}

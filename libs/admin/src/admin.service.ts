@@ -226,7 +226,7 @@ export class AdminService {
     }>(
       `SELECT g.id, g.status, g.variant, g.n, g.tokens_used::text, coalesce(r.refunded, 0)::text AS refunded, g.created_at
        FROM generations g LEFT JOIN LATERAL (SELECT sum(amount) AS refunded FROM transfers t WHERE t.kind = 'refund' AND t.ref = g.id) r ON true
-       WHERE g.owner_id = $1 ORDER BY g.created_at DESC LIMIT 50`,
+       WHERE g.owner_id = $1 ORDER BY g.created_at DESC, g.id DESC LIMIT 50`,
       [ownerId],
     );
     return rows.map((g) => ({

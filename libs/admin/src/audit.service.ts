@@ -1,6 +1,8 @@
-import { Database, formatTokens, Principal, Tx } from '@app/common';
+import { Database, Errors, formatTokens, Principal, Tx } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import type { Action, AuditQuery } from './dto/admin.dto.js';
+
+const MAX_BIGINT = 2n ** 63n - 1n;
 
 export interface AuditEntry {
   actor: Principal;
@@ -33,8 +35,16 @@ export class AuditService {
     );
   }
 
+  /**
+   * Newest first: (created_at, id) descending, the id compared as a number (a
+   * text sort put 10-12 after 1 and lost them between pages). The cursor is
+   * the last entry's id; the page after it continues below that entry's place.
+   */
   async list(q: AuditQuery) {
     const limit = q.limit ?? 50;
+    if (q.cursor !== undefined && BigInt(q.cursor) > MAX_BIGINT) {
+      throw Errors.validation('cursor is not a next_cursor value', [{ field: 'cursor', message: 'cursor is invalid' }]);
+    }
     const rows = await this.db.query<{
       id: string;
       actor: string;
@@ -46,11 +56,12 @@ export class AuditService {
       details: unknown;
       created_at: Date;
     }>(
-      `SELECT id::text, actor, action, target_type, target_id, amount::text, reason, details, created_at FROM audit_log
-       WHERE ($1::text IS NULL OR action = $1) AND ($2::text IS NULL OR actor = $2) AND ($3::text IS NULL OR target_id = $3)
-         AND ($4::timestamptz IS NULL OR created_at >= $4) AND ($5::timestamptz IS NULL OR created_at < $5)
-         AND ($6::bigint IS NULL OR id < $6)
-       ORDER BY id DESC LIMIT $7`,
+      `SELECT a.id::text AS id, a.actor, a.action, a.target_type, a.target_id, a.amount::text AS amount, a.reason, a.details, a.created_at
+       FROM audit_log a
+       WHERE ($1::text IS NULL OR a.action = $1) AND ($2::text IS NULL OR a.actor = $2) AND ($3::text IS NULL OR a.target_id = $3)
+         AND ($4::timestamptz IS NULL OR a.created_at >= $4) AND ($5::timestamptz IS NULL OR a.created_at < $5)
+         AND ($6::bigint IS NULL OR (a.created_at, a.id) < (SELECT c.created_at, c.id FROM audit_log c WHERE c.id = $6))
+       ORDER BY a.created_at DESC, a.id DESC LIMIT $7`,
       [q.action ?? null, q.actor ?? null, q.target_id ?? null, q.from ?? null, q.to ?? null, q.cursor ?? null, limit + 1],
     );
     const page = rows.slice(0, limit);

@@ -73,7 +73,7 @@ export class StripeWebhookController {
     status: 200,
     description: '{received: true, outcome, duplicate}: outcome says what the event did (or did before, on a duplicate).',
   })
-  @ApiErrors('invalid_signature', 'payload_too_large', 'database_unavailable')
+  @ApiErrors('invalid_signature', 'validation_error', 'payload_too_large', 'database_unavailable')
   webhook(@Req() req: Request, @Headers('stripe-signature') signature?: string) {
     return this.intake.receive(Buffer.isBuffer(req.body) ? req.body : undefined, signature);
   }

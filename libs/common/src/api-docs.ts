@@ -23,8 +23,10 @@ export const OWNER_ID_PATTERN = '^[A-Za-z0-9_.:@-]{1,128}$';
 export const GATEWAY_ERRORS: ErrorCode[] = ['unauthorized', 'rate_limited', 'database_unavailable'];
 /** Errors of an admin route: a gateway key is refused. */
 export const ADMIN_ERRORS: ErrorCode[] = [...GATEWAY_ERRORS, 'forbidden'];
-/** Errors of a route that takes a JSON body. */
-export const BODY_ERRORS: ErrorCode[] = ['validation_error', 'malformed_json', 'payload_too_large'];
+/** Errors of a route that takes a JSON body (any other Content-Type is a 415). */
+export const BODY_ERRORS: ErrorCode[] = ['validation_error', 'malformed_json', 'payload_too_large', 'unsupported_media_type'];
+/** Errors of a POST or PUT that takes no body: one sent anyway must be JSON (spec section 8). */
+export const NO_BODY_ERRORS: ErrorCode[] = ['validation_error', 'unsupported_media_type'];
 /** Errors of a value-moving route (Idempotency-Key missing or malformed: validation_error). */
 export const IDEMPOTENT_ERRORS: ErrorCode[] = ['wallet_busy', 'validation_error', 'idempotency_key_reused', 'idempotency_key_in_flight'];
 

@@ -28,4 +28,5 @@ export const Errors = {
     new DomainError(423, 'wallet_frozen', 'Wallet frozen', `Wallet ${ownerId} is frozen; spending is blocked`),
   unprocessable: (code: string, detail: string) => new DomainError(422, code, 'Unprocessable request', detail),
   unavailable: (code: string, detail: string) => new DomainError(503, code, 'Service unavailable', detail),
+  unsupportedMediaType: (detail: string) => new DomainError(415, 'unsupported_media_type', 'Unsupported media type', detail),
 };

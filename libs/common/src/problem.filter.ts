@@ -57,6 +57,8 @@ function fromBodyParser(e: unknown): DomainError | null {
   if (err.type === 'entity.too.large')
     return new DomainError(413, 'payload_too_large', 'Payload too large', 'The request body is too large');
   if (err.type === 'money.exponent') return new DomainError(400, 'validation_error', 'Request validation failed', String(err.message));
+  // An unsupported charset ("latin1") or Content-Encoding: the body cannot be read as JSON.
+  if (err.status === 415) return new DomainError(415, 'unsupported_media_type', 'Unsupported media type', String(err.message));
   return new DomainError(err.status, 'bad_request', 'Bad request', String(err.message));
 }
 

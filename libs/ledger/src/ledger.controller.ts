@@ -9,6 +9,7 @@ import {
   IDEMPOTENT_ERRORS,
   IDEMPOTENT_REPLAY_HEADERS,
   type IdempotentRequest,
+  NO_BODY_ERRORS,
   reply,
   RequireScope,
 } from '@app/common';
@@ -41,7 +42,7 @@ export class WalletController {
   @ApiOwnerIdParam()
   @ApiResponse({ status: 201, description: 'Created. The wallet, as GET /v1/wallets/{owner_id}.' })
   @ApiResponse({ status: 200, description: 'It existed. The wallet, as GET /v1/wallets/{owner_id}.' })
-  @ApiErrors(...GATEWAY_ERRORS, 'validation_error')
+  @ApiErrors(...GATEWAY_ERRORS, ...NO_BODY_ERRORS)
   async put(@Param('owner_id') ownerId: string, @Res({ passthrough: true }) res: Response) {
     const { created, view } = await this.wallets.ensure(ownerId);
     res.status(created ? 201 : 200);
@@ -154,7 +155,14 @@ export class ReservationController {
   @ApiReservationIdParam()
   @ApiIdempotencyKey()
   @ApiResponse({ status: 200, description: `Released (status released). ${RESERVATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
-  @ApiErrors(...GATEWAY_ERRORS, ...IDEMPOTENT_ERRORS, 'reservation_not_found', 'reservation_not_pending', 'reservation_expired')
+  @ApiErrors(
+    ...GATEWAY_ERRORS,
+    ...NO_BODY_ERRORS,
+    ...IDEMPOTENT_ERRORS,
+    'reservation_not_found',
+    'reservation_not_pending',
+    'reservation_expired',
+  )
   async release(@Idem() idem: IdempotentRequest, @Param('id') id: string, @Res({ passthrough: true }) res: Response) {
     return reply(res, await this.reservations.release(idem, id));
   }

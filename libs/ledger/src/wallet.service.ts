@@ -28,8 +28,10 @@ function encodeCursor(at: Date, id: string): string {
 
 function decodeCursor(cursor: string): { at: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  // Exactly what encodeCursor writes: any other date (year -271821) or id would reach PostgreSQL as a bad cast.
   const date = new Date(at ?? '');
-  if (!id || Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
+  const exact = !Number.isNaN(date.getTime()) && /^\d{4}-/.test(at) && date.toISOString() === at;
+  if (!id || !exact || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
     throw Errors.validation('cursor is not a next_cursor value', [{ field: 'cursor', message: 'cursor is invalid' }]);
   }
   return { at: date, id };
@@ -117,7 +119,7 @@ export class WalletService {
       ref: string | null;
     }>(
       `SELECT r.id, r.status, r.reserved::text, r.expires_at, r.created_at, r.ref FROM reservations r JOIN wallets w ON w.id = r.wallet_id
-       WHERE w.owner_id = $1 AND r.status = 'pending' ORDER BY r.created_at LIMIT 200`,
+       WHERE w.owner_id = $1 AND r.status = 'pending' ORDER BY r.created_at, r.id LIMIT 200`,
       [ownerId],
     );
     return rows.map((r) => ({

@@ -1,7 +1,7 @@
-import { IsTokenAmount, SIGNED_TOKEN_AMOUNT_PATTERN, TOKEN_AMOUNT_NOTE, TOKEN_AMOUNT_PATTERN } from '@app/common';
+import { FreeText, IsIsoDateTime, IsTokenAmount, SIGNED_TOKEN_AMOUNT_PATTERN, TOKEN_AMOUNT_NOTE, TOKEN_AMOUNT_PATTERN } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDateString, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 /** Every admin action says why: the reason lands in the audit log. */
 class Reasoned {
@@ -13,6 +13,7 @@ class Reasoned {
   })
   @IsString()
   @Length(1, 500)
+  @FreeText()
   reason!: string;
 }
 
@@ -33,7 +34,7 @@ export class GrantDto extends Reasoned {
     description: 'When the granted tokens lapse (ISO 8601, in the future; a past time is a 400 validation_error). Omitted: they never do.',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsIsoDateTime()
   expires_at?: string;
 }
 
@@ -91,7 +92,7 @@ export class PriceChangeDto extends Reasoned {
     description: 'When the new version takes effect (ISO 8601). Default: now.',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsIsoDateTime()
   effective_at?: string;
 }
 
@@ -135,12 +136,12 @@ export class AuditQuery {
     example: '2026-01-01T00:00:00Z',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsIsoDateTime()
   from?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'Only actions before this time (ISO 8601).', example: '2026-02-01T00:00:00Z' })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsIsoDateTime()
   to?: string;
 
   @ApiPropertyOptional({
@@ -164,6 +165,28 @@ export class AuditQuery {
   cursor?: string;
 }
 
+export class GenerationsQuery {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 200,
+    default: 50,
+    description: 'Generations per page, newest first (default 50, at most 200).',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ pattern: '^gen_[0-9a-f]{32}$', description: 'The next_cursor of the previous page; omit for the first page.' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^gen_[0-9a-f]{32}$/, { message: 'cursor must be a next_cursor value' })
+  cursor?: string;
+}
+
 export class RangeQuery {
   @ApiPropertyOptional({
     format: 'date-time',
@@ -172,7 +195,7 @@ export class RangeQuery {
     example: '2026-01-01T00:00:00Z',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsIsoDateTime()
   from?: string;
 
   @ApiPropertyOptional({
@@ -181,7 +204,7 @@ export class RangeQuery {
     example: '2026-02-01T00:00:00Z',
   })
   @IsOptional()
-  @IsDateString({ strict: true })
+  @IsIsoDateTime()
   to?: string;
 }
 

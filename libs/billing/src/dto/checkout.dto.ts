@@ -1,6 +1,6 @@
-import { OWNER_ID, OWNER_ID_DESCRIPTION, OWNER_ID_PATTERN } from '@app/common';
+import { IsOwnerId, OWNER_ID_DESCRIPTION, OWNER_ID_PATTERN } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUrl, Length, Matches } from 'class-validator';
+import { IsOptional, IsString, IsUrl, Length } from 'class-validator';
 
 export class CreateCheckoutSessionDto {
   @ApiProperty({
@@ -8,8 +8,7 @@ export class CreateCheckoutSessionDto {
     pattern: OWNER_ID_PATTERN,
     example: 'user_42',
   })
-  @IsString()
-  @Matches(OWNER_ID, { message: 'owner_id must be 1-128 characters of A-Z a-z 0-9 _ . : @ -' })
+  @IsOwnerId()
   owner_id!: string;
 
   /** A pack of the catalog (mode payment). Give this or plan_id. */
@@ -61,8 +60,7 @@ export class CreatePortalSessionDto {
     pattern: OWNER_ID_PATTERN,
     example: 'user_42',
   })
-  @IsString()
-  @Matches(OWNER_ID, { message: 'owner_id must be 1-128 characters of A-Z a-z 0-9 _ . : @ -' })
+  @IsOwnerId()
   owner_id!: string;
 
   @ApiProperty({

@@ -1,4 +1,4 @@
-import { MaxJsonSize, OWNER_ID, OWNER_ID_DESCRIPTION, OWNER_ID_PATTERN } from '@app/common';
+import { FreeText, IsOwnerId, MaxJsonSize, OWNER_ID_DESCRIPTION, OWNER_ID_PATTERN } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -23,8 +23,7 @@ const WEBHOOK_URL_DESCRIPTION =
 
 export class GenerateImageDto {
   @ApiProperty({ description: `The wallet to charge. ${OWNER_ID_DESCRIPTION}`, pattern: OWNER_ID_PATTERN, example: 'user_42' })
-  @IsString()
-  @Matches(OWNER_ID, { message: 'owner_id must be 1-128 characters of A-Z a-z 0-9 _ . : @ -' })
+  @IsOwnerId()
   owner_id!: string;
 
   /** The gateway model, e.g. models/openai/gpt-image. */
@@ -58,6 +57,7 @@ export class GenerateImageDto {
   })
   @IsString()
   @Length(1, 32_000)
+  @FreeText()
   prompt!: string;
 
   /** Images to generate, 1-10; n x the variant's unit price is reserved. */
@@ -143,6 +143,7 @@ export class BatchItemDto {
   })
   @IsString()
   @Length(1, 32_000)
+  @FreeText()
   prompt!: string;
 
   @ApiPropertyOptional({
@@ -175,8 +176,7 @@ export class BatchItemDto {
 
 export class CreateBatchDto {
   @ApiProperty({ description: `The wallet to charge. ${OWNER_ID_DESCRIPTION}`, pattern: OWNER_ID_PATTERN, example: 'user_42' })
-  @IsString()
-  @Matches(OWNER_ID, { message: 'owner_id must be 1-128 characters of A-Z a-z 0-9 _ . : @ -' })
+  @IsOwnerId()
   owner_id!: string;
 
   @ApiProperty({

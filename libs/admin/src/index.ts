@@ -1,3 +1,3 @@
-export * from './admin.module.js';
-export * from './audit.service.js';
-export * from './reports.service.js';
+export { AdminModule } from './admin.module.js';
+export { type AuditEntry, AuditService } from './audit.service.js';
+export { ReportsService } from './reports.service.js';

@@ -1,5 +1,15 @@
-export * from './billing.module.js';
-export * from './billing.service.js';
-export * from './catalog.js';
-export * from './reconcile.service.js';
-export * from './webhook-intake.service.js';
+export { BillingModule, BillingWorkerModule } from './billing.module.js';
+export { BillingService } from './billing.service.js';
+export {
+  type Catalog,
+  CATALOG,
+  catalogView,
+  DEFAULT_CATALOG,
+  lookupKey,
+  type Pack,
+  parseCatalog,
+  type Plan,
+  usdPerToken,
+} from './catalog.js';
+export { type ReconcileReport, ReconcileService } from './reconcile.service.js';
+export { WebhookIntakeService } from './webhook-intake.service.js';

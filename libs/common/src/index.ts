@@ -1,33 +1,99 @@
-export * from './api-key.guard.js';
-export * from './api-key.service.js';
-export * from './bigint.transformer.js';
-export * from './clock.js';
-export * from './common.module.js';
-export * from './config.js';
-export * from './data-source.js';
-export * from './database.js';
-export * from './embedded-postgres.js';
-export * from './entities/api-key.entity.js';
-export * from './errors.js';
-export * from './ids.js';
-export * from './idempotency.service.js';
-export * from './json-numbers.js';
-export * from './logger.js';
-export * from './money.js';
-export * from './problem.filter.js';
-export * from './quote.js';
-export * from './tokens.js';
-export * from './validation.js';
-export * from './validators.js';
-export * from './runtime.js';
-export * from './ledger-checks.js';
-export * from './no-body.guard.js';
-export * from './metrics.js';
-export * from './ops.controller.js';
-export * from './rate-limit.js';
-export * from './schedulers.js';
-export * from './strict-input.js';
-export * from './problem.dto.js';
-export * from './api-docs.js';
-export * from './openapi.js';
-export * from './fast-redis.js';
+export { ApiKeyGuard, type AuthedRequest, CurrentPrincipal, RequireScope } from './api-key.guard.js';
+export { ApiKeyService, hashKey, type Principal } from './api-key.service.js';
+export { bigintColumn } from './bigint.transformer.js';
+export { Clock } from './clock.js';
+export { CommonModule } from './common.module.js';
+export { AppConfig, ConfigError, loadConfig } from './config.js';
+export { dataSourceOptions, migrationsApplied, runMigrations } from './data-source.js';
+export { Database, pgCode, PgCode, type Sql, sqlOf, type Tx } from './database.js';
+export { startEmbeddedPostgres } from './embedded-postgres.js';
+export { ApiKey, type Scope } from './entities/api-key.entity.js';
+export { DomainError, Errors, type FieldError } from './errors.js';
+export { newId } from './ids.js';
+export {
+  claimKey,
+  fingerprintOf,
+  Idem,
+  IdempotencyService,
+  type IdempotentRequest,
+  type Outcome,
+  reply,
+  storeOutcome,
+} from './idempotency.service.js';
+export { ExponentNumberError, findExponentNumber, rejectExponentNumbers } from './json-numbers.js';
+export { createLogger, PinoNestLogger, REDACT } from './logger.js';
+export {
+  centsToMt,
+  checkTokens,
+  formatTokens,
+  formatUsd,
+  MAX_TOKENS_MT,
+  MoneyFormatError,
+  MT_PER_TOKEN,
+  MT_PER_USD,
+  type ParseOptions,
+  parseTokens,
+} from './money.js';
+export { type Problem, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf } from './problem.filter.js';
+export { PRICE_QUOTER, type PriceQuoter, type Quote } from './quote.js';
+export { APP_CONFIG, LOGGER, MAINTENANCE_QUEUE } from './tokens.js';
+export { createValidationPipe } from './validation.js';
+export {
+  checkOwnerId,
+  FreeText,
+  isFreeText,
+  isIsoDateTime,
+  IsIsoDateTime,
+  IsOwnerId,
+  IsTokenAmount,
+  MaxJsonSize,
+  OWNER_ID,
+} from './validators.js';
+export { exitOnSignal, loadConfigOrExit, prepareDatabase } from './runtime.js';
+export { type CheckViolation, type LedgerCheck, LedgerCheckRegistry } from './ledger-checks.js';
+export { NoBodyGuard } from './no-body.guard.js';
+export {
+  type CountableQueue,
+  countedQueues,
+  httpDuration,
+  httpRequests,
+  ledgerOperations,
+  metricsRegistry,
+  providerRequests,
+  queueDepth,
+  queueJobs,
+  reservationAge,
+  serveMetrics,
+  webhookDeliveries,
+} from './metrics.js';
+export { OpsController } from './ops.controller.js';
+export { RateLimited, RateLimiter } from './rate-limit.js';
+export { keepScheduled } from './schedulers.js';
+export {
+  answerClientErrors,
+  CONTROL_CHARACTERS,
+  CONTROL_CHARACTERS_BUT_WHITESPACE,
+  jsonDepth,
+  MAX_JSON_DEPTH,
+  strictInput,
+  type StrictInputOptions,
+} from './strict-input.js';
+export { ERROR_CODE_LIST, ERROR_CODES, type ErrorCode, ProblemDto, ProblemFieldErrorDto } from './problem.dto.js';
+export {
+  ADMIN_ERRORS,
+  ApiErrors,
+  ApiIdempotencyKey,
+  ApiOwnerIdParam,
+  BODY_ERRORS,
+  GATEWAY_ERRORS,
+  IDEMPOTENT_ERRORS,
+  IDEMPOTENT_REPLAY_HEADERS,
+  NO_BODY_ERRORS,
+  OWNER_ID_DESCRIPTION,
+  OWNER_ID_PATTERN,
+  SIGNED_TOKEN_AMOUNT_PATTERN,
+  TOKEN_AMOUNT_NOTE,
+  TOKEN_AMOUNT_PATTERN,
+} from './api-docs.js';
+export { buildOpenApi } from './openapi.js';
+export { FastRedis } from './fast-redis.js';

@@ -1,8 +1,15 @@
-export * from './generation.module.js';
-export * from './generation.service.js';
-export * from './generation-finisher.js';
-export * from './recovery.service.js';
-export * from './queues.js';
-export * from './providers/fake-provider.server.js';
-export * from './webhooks/signature.js';
-export * from './storage.js';
+export { GenerationModule, GenerationWorkerModule } from './generation.module.js';
+export { GenerationService } from './generation.service.js';
+export { GenerationFinisher, type Outcome } from './generation-finisher.js';
+export { RecoveryService } from './recovery.service.js';
+export { GENERATE_JOB, GENERATION_MAINTENANCE_QUEUE, GENERATION_QUEUE } from './queues.js';
+export {
+  fakePng,
+  type FakeProvider,
+  type FakeProviderOptions,
+  parseDirectives,
+  PARTIAL_WINDOW_MS,
+  startFakeProvider,
+} from './providers/fake-provider.server.js';
+export { SIGNATURE_HEADER, signPayload, verifySignature } from './webhooks/signature.js';
+export { FILES_ROUTE, ImageStorage } from './storage.js';

@@ -1,3 +1,3 @@
-export * from './price-math.js';
-export * from './pricing.module.js';
-export * from './pricing.service.js';
+export { priceOf, type PriceVersion, versionAt } from './price-math.js';
+export { PricingModule } from './pricing.module.js';
+export { type PriceView, priceView, PricingService } from './pricing.service.js';

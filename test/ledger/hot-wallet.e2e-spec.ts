@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Database } from '@app/common';
-import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
+import { call, idemKey, useApp } from '../support/app.js';
 
 /**
  * One hot wallet never holds the pool hostage: an operation that cannot get
@@ -9,16 +9,10 @@ import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../sup
  * wallets are served meanwhile.
  */
 describe('a wallet whose lock is held too long', () => {
-  let t: TestApp;
-  beforeAll(async () => {
-    t = await startApp();
-  });
-  afterAll(async () => {
-    await expectLedgerConsistent(t);
-    await t.close();
-  });
+  const app = useApp();
 
   it('answers 503 wallet_busy after 2 s, changes nothing, and the same key succeeds later', async () => {
+    const t = app();
     for (const owner of ['busy', 'calm']) expect((await call(t, 'PUT', `/v1/wallets/${owner}`)).status).toBe(201);
     const db = t.app.get(Database);
     const key = idemKey('busy');

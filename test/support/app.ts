@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import { ApiKeyService, AppConfig, createLogger, Database, loadConfig } from '@app/common';
 import { Ledger, VerifyService, VerifyReport } from '@app/ledger';
 import { INestApplication } from '@nestjs/common';
@@ -82,6 +83,26 @@ export async function call(t: TestApp, method: string, path: string, body?: unkn
 let seq = 0;
 export function idemKey(prefix = 'k'): string {
   return `${prefix}-${process.pid}-${Date.now()}-${seq++}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The usual suite set-up: an app started before the suite, and at its end the
+ * ledger invariant check and the app closed. Returns a getter for the app.
+ */
+export function useApp(env: Record<string, string> = {}): () => TestApp {
+  let t: TestApp | undefined;
+  beforeAll(async () => {
+    t = await startApp(env);
+  });
+  afterAll(async () => {
+    if (!t) return;
+    await expectLedgerConsistent(t);
+    await t.close();
+  });
+  return () => {
+    if (!t) throw new Error('the app is not started yet');
+    return t;
+  };
 }
 
 /** The end of every suite: every ledger invariant must hold. */

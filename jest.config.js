@@ -1,11 +1,17 @@
 // Jest runs in native ESM mode (NestJS 12 ships ES modules only); @swc/jest
 // compiles TypeScript with the project's .swcrc (decorator metadata included).
-const transform = { '^.+\\.ts$': ['@swc/jest'] };
+const transform = {
+  '^.+\\.ts$': ['@swc/jest'],
+  // content-disposition 3 (under @fastify/static) ships ES modules only, which Jest's own require()
+  // cannot load before Node 24.9 (Node 20.19 itself can): compiled to CommonJS for the tests.
+  '/node_modules/content-disposition/.+\\.js$': ['@swc/jest', { swcrc: false, module: { type: 'commonjs' } }],
+};
+const transformIgnorePatterns = ['^(?!.*/node_modules/content-disposition/).*/node_modules/'];
 const moduleNameMapper = {
   '^@app/(common|ledger|pricing|generation|billing|admin)$': '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
-const shared = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform, moduleNameMapper };
+const shared = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform, transformIgnorePatterns, moduleNameMapper };
 
 export default {
   maxWorkers: 2,

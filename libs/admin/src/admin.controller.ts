@@ -16,7 +16,7 @@ import {
 } from '@app/common';
 import { Body, Controller, Get, Header, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { AdminService } from './admin.service.js';
 import { AuditService } from './audit.service.js';
 import {
@@ -89,7 +89,7 @@ export class AdminController {
     @CurrentPrincipal() actor: Principal,
     @Param('owner_id') ownerId: string,
     @Body() dto: GrantDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.admin.grant(idem, actor, ownerId, dto));
   }
@@ -113,7 +113,7 @@ export class AdminController {
     @CurrentPrincipal() actor: Principal,
     @Param('owner_id') ownerId: string,
     @Body() dto: AdjustmentDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.admin.adjust(idem, actor, ownerId, dto));
   }
@@ -132,7 +132,7 @@ export class AdminController {
     @CurrentPrincipal() actor: Principal,
     @Param('owner_id') ownerId: string,
     @Body() dto: ReasonDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.admin.setFrozen(idem, actor, ownerId, true, dto.reason));
   }
@@ -148,7 +148,7 @@ export class AdminController {
     @CurrentPrincipal() actor: Principal,
     @Param('owner_id') ownerId: string,
     @Body() dto: ReasonDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.admin.setFrozen(idem, actor, ownerId, false, dto.reason));
   }
@@ -172,7 +172,7 @@ export class AdminController {
     @CurrentPrincipal() actor: Principal,
     @Param('id') id: string,
     @Body() dto: RefundDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.admin.refund(idem, actor, id, dto));
   }
@@ -195,7 +195,7 @@ export class AdminController {
     @CurrentPrincipal() actor: Principal,
     @Param('variant') variant: string,
     @Body() dto: PriceChangeDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.admin.changePrice(idem, actor, variant, dto));
   }

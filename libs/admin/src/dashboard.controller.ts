@@ -1,7 +1,8 @@
 import { Errors, RequireScope } from '@app/common';
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 /**
@@ -35,12 +36,23 @@ const ASSETS: ReadonlyMap<string, string> = new Map([
   ['views.css', 'text/css; charset=utf-8'],
 ]);
 
-function secureHeaders(res: Response): void {
-  res.setHeader('Content-Security-Policy', DASHBOARD_CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('X-Frame-Options', 'DENY');
-  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+function secureHeaders(res: FastifyReply): void {
+  res.header('Content-Security-Policy', DASHBOARD_CSP);
+  res.header('X-Content-Type-Options', 'nosniff');
+  res.header('Referrer-Policy', 'no-referrer');
+  res.header('X-Frame-Options', 'DENY');
+  res.header('Cross-Origin-Opener-Policy', 'same-origin');
+}
+
+/** A strong ETag of the file's bytes; a matching If-None-Match is a 304 without the body. */
+async function sendWithEtag(res: FastifyReply, ifNoneMatch: string | undefined, type: string, body: Buffer): Promise<void> {
+  const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+  res.header('ETag', etag);
+  if (ifNoneMatch !== undefined && ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    await res.status(304).send();
+    return;
+  }
+  await res.type(type).send(body);
 }
 
 /** The admin dashboard: a static page that calls the admin API with the key typed into it (not part of the API document). */
@@ -49,19 +61,23 @@ function secureHeaders(res: Response): void {
 @RequireScope('public')
 export class DashboardController {
   @Get()
-  async index(@Res() res: Response): Promise<void> {
+  async index(@Res() res: FastifyReply): Promise<void> {
     secureHeaders(res);
-    res.setHeader('Cache-Control', 'no-store');
-    res.type('text/html; charset=utf-8').send(await readFile(new URL('index.html', DASHBOARD_DIR)));
+    res.header('Cache-Control', 'no-store');
+    await res.type('text/html; charset=utf-8').send(await readFile(new URL('index.html', DASHBOARD_DIR)));
   }
 
   @Get('assets/:file')
-  async asset(@Param('file') file: string, @Res() res: Response): Promise<void> {
+  async asset(
+    @Param('file') file: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res() res: FastifyReply,
+  ): Promise<void> {
     secureHeaders(res);
     const type = ASSETS.get(file);
     if (!type) throw Errors.notFound('not_found', `No dashboard asset ${file}`);
     // Revalidated on every load (ETag), so a deploy never leaves a stale script behind.
-    res.setHeader('Cache-Control', 'no-cache');
-    res.type(type).send(await readFile(new URL(file, DASHBOARD_DIR)));
+    res.header('Cache-Control', 'no-cache');
+    await sendWithEtag(res, ifNoneMatch, type, await readFile(new URL(file, DASHBOARD_DIR)));
   }
 }

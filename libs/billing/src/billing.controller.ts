@@ -1,7 +1,7 @@
 import { ApiErrors, BODY_ERRORS, GATEWAY_ERRORS, RequireScope } from '@app/common';
 import { Body, Controller, Get, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { BillingService } from './billing.service.js';
 import { CreateCheckoutSessionDto, CreatePortalSessionDto } from './dto/checkout.dto.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
@@ -74,7 +74,7 @@ export class StripeWebhookController {
     description: '{received: true, outcome, duplicate}: outcome says what the event did (or did before, on a duplicate).',
   })
   @ApiErrors('invalid_signature', 'validation_error', 'payload_too_large', 'database_unavailable')
-  webhook(@Req() req: Request, @Headers('stripe-signature') signature?: string) {
+  webhook(@Req() req: FastifyRequest, @Headers('stripe-signature') signature?: string) {
     return this.intake.receive(Buffer.isBuffer(req.body) ? req.body : undefined, signature);
   }
 }

@@ -1,6 +1,6 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ApiKeyService, Principal } from './api-key.service.js';
 import type { Scope } from './entities/api-key.entity.js';
 import { Errors } from './errors.js';
@@ -10,7 +10,7 @@ const SCOPE_KEY = 'tw:scope';
 /** The scope a route needs; `admin` keys may also call `gateway` routes. */
 export const RequireScope = (scope: Scope | 'public') => SetMetadata(SCOPE_KEY, scope);
 
-export type AuthedRequest = Request & { principal?: Principal };
+export type AuthedRequest = FastifyRequest & { principal?: Principal };
 
 @Injectable()
 export class ApiKeyGuard implements CanActivate {

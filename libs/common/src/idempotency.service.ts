@@ -1,9 +1,10 @@
 import { createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { AuthedRequest } from './api-key.guard.js';
 import { Database, Sql, Tx } from './database.js';
 import { DomainError, Errors } from './errors.js';
+import { requestPath } from './request-path.js';
 
 /** What identifies one value-moving request: who sent it, the key, and what was asked. */
 export interface IdempotentRequest {
@@ -52,13 +53,13 @@ export const Idem = createParamDecorator((_: unknown, ctx: ExecutionContext): Id
     ]);
   }
   if (!req.principal) throw Errors.unauthorized();
-  return { principalId: req.principal.id, key, fingerprint: fingerprintOf(req.method, req.path, req.body) };
+  return { principalId: req.principal.id, key, fingerprint: fingerprintOf(req.method, requestPath(req.url), req.body) };
 });
 
 /** Sets the status (and the replay marker) that an idempotent outcome carries. */
-export function reply<T>(res: Response, outcome: Outcome<T>): T {
+export function reply<T>(res: FastifyReply, outcome: Outcome<T>): T {
   res.status(outcome.status);
-  if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
+  if (outcome.replayed) res.header('Idempotent-Replayed', 'true');
   return outcome.body;
 }
 

@@ -1,7 +1,7 @@
 /**
  * JSON.parse turns `1e3` into 1000, after which no one can tell it was written
  * with an exponent. Spec section 2 refuses exponents in amounts, so the body
- * parser's verify hook scans the raw text for number tokens that use one.
+ * parser scans the raw text for number tokens that use one.
  */
 export function findExponentNumber(text: string): string | null {
   let inString = false;
@@ -28,17 +28,7 @@ export function findExponentNumber(text: string): string | null {
   return null;
 }
 
-export class ExponentNumberError extends Error {
-  readonly type = 'money.exponent';
-  readonly status = 400;
-  constructor(token: string) {
-    super(`numbers must not use an exponent (found ${token.slice(0, 32)}); send amounts as decimal strings`);
-  }
-}
-
-/** For express.json({ verify }). */
-export function rejectExponentNumbers(_req: unknown, _res: unknown, buf: Buffer): void {
-  if (buf.length === 0) return;
-  const token = findExponentNumber(buf.toString('utf8'));
-  if (token) throw new ExponentNumberError(token);
+/** The refusal's wording, for a validation_error. */
+export function exponentMessage(token: string): string {
+  return `numbers must not use an exponent (found ${token.slice(0, 32)}); send amounts as decimal strings`;
 }

@@ -1,7 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Errors } from './errors.js';
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -18,7 +18,7 @@ const READS_BODY = [RouteParamtypes.BODY, RouteParamtypes.REQUEST, RouteParamtyp
 export class NoBodyGuard implements CanActivate {
   canActivate(ctx: ExecutionContext): boolean {
     if (ctx.getType() !== 'http') return true;
-    const req = ctx.switchToHttp().getRequest<Request>();
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
     const body: unknown = req.body;
     if (!BODY_METHODS.has(req.method) || body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return true;
     const fields = Object.keys(body);

@@ -2,7 +2,7 @@ import { Controller, Get, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailable
 import { DiscoveryService } from '@nestjs/core';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { RequireScope } from './api-key.guard.js';
 import { migrationsApplied } from './data-source.js';
@@ -51,7 +51,7 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
     status: 503,
     description: 'Terminus report (not a Problem): {status: "error", info, error: the checks that are down, with why, details}.',
   })
-  async ready(@Res({ passthrough: true }) res: Response) {
+  async ready(@Res({ passthrough: true }) res: FastifyReply) {
     try {
       return await this.health.check([
         () => this.db.pingCheck('database', { timeout: 1_500 }),
@@ -88,8 +88,7 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
       'Requests and latency by route, ledger operations, reservation age, queue depth and job outcomes, provider latency and errors, webhook deliveries.',
     content: { 'text/plain': { schema: { type: 'string' } } },
   })
-  async metrics(@Res() res: Response) {
-    res.setHeader('Content-Type', metricsRegistry.contentType);
-    res.send(await metricsRegistry.metrics());
+  async metrics(@Res() res: FastifyReply) {
+    await res.header('Content-Type', metricsRegistry.contentType).send(await metricsRegistry.metrics());
   }
 }

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { DomainError, FieldError } from './errors.js';
+import { DomainError, Errors, FieldError } from './errors.js';
 import { ledgerOperations } from './metrics.js';
 import { RateLimited } from './rate-limit.js';
 
@@ -48,18 +48,22 @@ function fromHttpException(e: HttpException): DomainError {
   return new DomainError(status, code, STATUS_CODES[status] ?? 'Error', message);
 }
 
-/** Express's body parser errors carry `type` and `status` rather than being HttpExceptions. */
-function fromBodyParser(e: unknown): DomainError | null {
-  const err = e as { type?: unknown; status?: unknown; message?: unknown };
-  if (typeof err?.type !== 'string' || typeof err.status !== 'number') return null;
-  if (err.type === 'entity.parse.failed')
-    return new DomainError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON');
-  if (err.type === 'entity.too.large')
+/** Fastify's own errors (FST_ERR_CTP_*, FST_ERR_BAD_URL) carry `code` and `statusCode` rather than being HttpExceptions. */
+function fromFastify(e: unknown): DomainError | null {
+  const err = e as { code?: unknown; statusCode?: unknown; message?: unknown };
+  if (typeof err?.code !== 'string' || !err.code.startsWith('FST_') || typeof err.statusCode !== 'number') return null;
+  const message = String(err.message);
+  if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
     return new DomainError(413, 'payload_too_large', 'Payload too large', 'The request body is too large');
-  if (err.type === 'money.exponent') return new DomainError(400, 'validation_error', 'Request validation failed', String(err.message));
-  // An unsupported charset ("latin1") or Content-Encoding: the body cannot be read as JSON.
-  if (err.status === 415) return new DomainError(415, 'unsupported_media_type', 'Unsupported media type', String(err.message));
-  return new DomainError(err.status, 'bad_request', 'Bad request', String(err.message));
+  if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return new DomainError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON');
+  if (err.statusCode === 415) return new DomainError(415, 'unsupported_media_type', 'Unsupported media type', message);
+  if (err.code === 'FST_ERR_BAD_URL')
+    return Errors.validation('The path is not valid percent-encoded UTF-8', [
+      { field: 'path', message: 'The path is not valid percent-encoded UTF-8' },
+    ]);
+  if (err.statusCode >= 500) return null;
+  return new DomainError(err.statusCode, 'bad_request', 'Bad request', message);
 }
 
 /**
@@ -86,33 +90,37 @@ function databaseDown(e: unknown): DomainError | null {
     : null;
 }
 
+/** Answers `err` as problem+json on a Fastify reply (the filter, and Fastify's framework errors). */
+export function sendProblem(reply: FastifyReply, err: DomainError): void {
+  ledgerOperations.inc({ type: 'request', outcome: err.code });
+  if (reply.sent) return;
+  if (err instanceof RateLimited) reply.header('Retry-After', String(err.retryAfterS));
+  void reply
+    .status(err.status)
+    .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+    .send(JSON.stringify(problemOf(err)));
+}
+
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProblemFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const res = ctx.getResponse<Response>();
-    const req = ctx.getRequest<Request & { id?: unknown }>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const req = ctx.getRequest<FastifyRequest | undefined>();
     let err: DomainError;
     if (exception instanceof DomainError) err = exception;
-    // Nest wraps body-parser errors in an HttpException and keeps the original as its cause.
-    else if (exception instanceof HttpException) err = fromBodyParser(exception.cause) ?? fromHttpException(exception);
+    else if (exception instanceof HttpException) err = fromHttpException(exception);
     else
       err =
-        fromBodyParser(exception) ??
+        fromFastify(exception) ??
         databaseDown(exception) ??
         new DomainError(500, 'internal_error', 'Internal server error', 'An unexpected error occurred');
-    ledgerOperations.inc({ type: 'request', outcome: err.code });
     if (err.status >= 500) {
       const e = exception as Error;
-      this.logger.error(`${req?.method} ${req?.url} request ${typeof req?.id === 'string' ? req.id : '-'}: ${e?.message}`, e?.stack);
+      this.logger.error(`${req?.method} ${req?.url} request ${req?.id ?? '-'}: ${e?.message}`, e?.stack);
     }
-    if (res.headersSent) return;
-    if (err instanceof RateLimited) res.setHeader('Retry-After', String(err.retryAfterS));
-    res
-      .status(err.status)
-      .type(PROBLEM_CONTENT_TYPE)
-      .send(JSON.stringify(problemOf(err)));
+    sendProblem(reply, err);
   }
 }

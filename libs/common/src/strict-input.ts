@@ -1,9 +1,11 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DomainError, Errors } from './errors.js';
+import { exponentMessage, findExponentNumber } from './json-numbers.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.filter.js';
+import { requestPath } from './request-path.js';
 
 /*
  * Spec section 8, enforced for every route before any handler runs: what
@@ -26,32 +28,28 @@ function invalid(field: string, message: string): DomainError {
   return Errors.validation(message, [{ field, message }]);
 }
 
-/** Express matches routes case-insensitively and ignores a trailing slash: so does this. */
-function normalizedPath(path: string): string {
-  return path.toLowerCase().replace(/\/+$/, '') || '/';
-}
-
 /** `application/json; charset=utf-8` -> `application/json`; null without the header. */
 function mediaType(header: string | undefined): string | null {
   return header === undefined ? null : header.split(';', 1)[0].trim().toLowerCase();
 }
 
-function hasBody(req: Request): boolean {
+function hasBody(req: FastifyRequest): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0);
 }
 
-function checkHeaders(req: Request): void {
+function checkHeaders(req: FastifyRequest): void {
   // rawHeaders: every value as sent, duplicates included (req.headers joins or drops them).
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    if (CONTROL_CHARACTERS.test(req.rawHeaders[i + 1])) {
-      throw invalid(req.rawHeaders[i], `The ${req.rawHeaders[i]} header must not contain control characters`);
+  const raw = req.raw.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (CONTROL_CHARACTERS.test(raw[i + 1])) {
+      throw invalid(raw[i], `The ${raw[i]} header must not contain control characters`);
     }
   }
 }
 
-function checkPath(req: Request): void {
-  for (const segment of req.path.split('/')) {
+function checkPath(url: string): void {
+  for (const segment of requestPath(url).split('/')) {
     let decoded: string;
     try {
       decoded = decodeURIComponent(segment);
@@ -62,7 +60,7 @@ function checkPath(req: Request): void {
   }
 }
 
-function checkQuery(req: Request): void {
+function checkQuery(req: FastifyRequest): void {
   for (const [key, value] of Object.entries(req.query as Record<string, unknown>)) {
     const values = Array.isArray(value) ? (value as unknown[]) : [value];
     if (CONTROL_CHARACTERS.test(key) || values.some((v) => typeof v === 'string' && CONTROL_CHARACTERS.test(v))) {
@@ -88,41 +86,117 @@ export function jsonDepth(value: unknown): number {
 /**
  * A POST, PUT or PATCH body is JSON or nothing. Text/plain with `{"amount":"1"}`
  * is not read as "no body" (which would settle everything), it is a 415.
+ * Checked before the body is read, so a refused body is never buffered.
  */
-function checkBody(req: Request): void {
+function checkBodyType(req: FastifyRequest): void {
   const type = mediaType(req.headers['content-type']);
   if (type !== null && type !== 'application/json') {
     throw Errors.unsupportedMediaType(`The body must be application/json, not ${JSON.stringify(type.slice(0, 100))}`);
   }
-  const body: unknown = req.body;
-  // A body the JSON parser did not read (no Content-Type, or one it could not parse) would be ignored.
-  if (hasBody(req) && (type === null || body === undefined)) {
-    throw Errors.unsupportedMediaType('A request body must be sent with Content-Type: application/json');
+  // A body without a Content-Type would otherwise be ignored.
+  if (type === null && hasBody(req)) throw Errors.unsupportedMediaType('A request body must be sent with Content-Type: application/json');
+  const encoding = req.headers['content-encoding'];
+  if (type !== null && encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw Errors.unsupportedMediaType(`The body must not be sent with Content-Encoding ${JSON.stringify(encoding.slice(0, 100))}`);
   }
+}
+
+function checkBodyShape(body: unknown): void {
   if (body === undefined) return;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw invalid('body', 'The body must be a JSON object');
   if (jsonDepth(body) > MAX_JSON_DEPTH) throw invalid('body', `The body must not nest deeper than ${MAX_JSON_DEPTH} levels`);
 }
 
-export interface StrictInputOptions {
-  /** Routes that take the raw bytes (the Stripe webhook): their body is not JSON-checked. */
-  rawBodyPaths?: string[];
+/** `charset=latin1` cannot be read as JSON (RFC 8259: UTF-8); no charset means UTF-8. */
+function checkCharset(header: string | undefined): void {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(header ?? '');
+  if (m && m[1].toLowerCase() !== 'utf-8') throw Errors.unsupportedMediaType(`Unsupported charset "${m[1].toUpperCase().slice(0, 40)}"`);
 }
 
-/** The input rules of spec section 8, as one middleware after the body parsers, for every route. */
-export function strictInput(options: StrictInputOptions = {}): RequestHandler {
-  const raw = new Set((options.rawBodyPaths ?? []).map(normalizedPath));
-  return (req: Request, _res: Response, next: NextFunction) => {
+const MALFORMED_JSON = () => new DomainError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON');
+
+/**
+ * JSON as the API reads it: no number with an exponent (spec section 2), an
+ * object or an array at the top (as body-parser's strict mode), and no
+ * "__proto__" key, which would become an object's prototype once copied into a DTO.
+ */
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0) return {};
+  const token = findExponentNumber(text);
+  if (token) throw Errors.validation(exponentMessage(token));
+  // eslint-disable-next-line no-control-regex -- JSON's whitespace, as body-parser's strict mode
+  const first = /^[\x20\x09\x0a\x0d]*(.)/.exec(text)?.[1];
+  if (first !== '{' && first !== '[') throw MALFORMED_JSON();
+  try {
+    return JSON.parse(text, (k: string, v: unknown) => {
+      if (k === '__proto__') throw new SyntaxError('forbidden key');
+      return v;
+    }) as unknown;
+  } catch {
+    throw MALFORMED_JSON();
+  }
+}
+
+/** Runs a check for a callback-style hook (cheaper than an async one): the error it threw, or undefined. */
+function attempt(check: () => unknown): Error | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+export interface StrictInputOptions {
+  /** Route patterns that take the raw bytes (the Stripe webhook): their body is a Buffer, not JSON-checked. */
+  rawBodyRoutes?: string[];
+  /** Bytes, for JSON bodies. */
+  jsonLimit: number;
+  /** Bytes, for the raw-body routes. */
+  rawLimit: number;
+}
+
+/**
+ * The input rules of spec section 8 for every route, as Fastify hooks and the
+ * only body parser: control characters are refused as the request arrives,
+ * the body type before the body is read, its shape before any handler runs.
+ */
+export function installStrictInput(fastify: FastifyInstance, options: StrictInputOptions): void {
+  const raw = new Set(options.rawBodyRoutes ?? []);
+  const isRaw = (req: FastifyRequest) => raw.has(req.routeOptions.url ?? '');
+  fastify.addHook('onRequest', (req, _reply, done) =>
+    done(
+      attempt(() => {
+        checkHeaders(req);
+        checkPath(req.url);
+        checkQuery(req);
+      }),
+    ),
+  );
+  fastify.addHook('preParsing', (req, _reply, payload, done) =>
+    done(
+      attempt(() => BODY_METHODS.has(req.method) && !isRaw(req) && checkBodyType(req)),
+      payload,
+    ),
+  );
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: Math.max(options.jsonLimit, options.rawLimit) }, (req, body, done) => {
+    const bytes = body as Buffer;
     try {
-      checkHeaders(req);
-      checkPath(req);
-      checkQuery(req);
-      if (BODY_METHODS.has(req.method) && !raw.has(normalizedPath(req.path))) checkBody(req);
-      next();
+      if (isRaw(req)) return done(null, bytes);
+      // Another method's body (DELETE, OPTIONS) of another type is ignored, as no route reads it.
+      if (mediaType(req.headers['content-type']) !== 'application/json') return done(null, undefined);
+      if (bytes.length > options.jsonLimit)
+        throw new DomainError(413, 'payload_too_large', 'Payload too large', 'The request body is too large');
+      checkCharset(req.headers['content-type']);
+      done(null, parseJsonBody(bytes.toString('utf8')));
     } catch (e) {
-      next(e);
+      done(e as Error, undefined);
     }
-  };
+  });
+  fastify.addHook('preValidation', (req, _reply, done) =>
+    done(attempt(() => BODY_METHODS.has(req.method) && !isRaw(req) && checkBodyShape(req.body))),
+  );
 }
 
 /**
@@ -131,28 +205,30 @@ export function strictInput(options: StrictInputOptions = {}): RequestHandler {
  * 100-continue are answered as problem+json too, instead of Node's bare
  * "400 Bad Request" or "417 Expectation Failed".
  */
-export function answerClientErrors(server: Server): void {
+export function answerExpectations(server: Server): void {
   server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
     const body = JSON.stringify(
       problemOf(new DomainError(417, 'expectation_failed', 'Expectation failed', 'Only "Expect: 100-continue" is supported')),
     );
     res.writeHead(417, { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) }).end(body);
   });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const error =
-      err.code === 'HPE_HEADER_OVERFLOW'
-        ? new DomainError(431, 'headers_too_large', 'Request header fields too large', 'The request headers are too large')
-        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-          ? new DomainError(408, 'request_timeout', 'Request timeout', 'The request headers did not arrive in time')
-          : new DomainError(400, 'bad_request', 'Bad request', 'The request is not valid HTTP (a control character in a header?)');
-    const body = JSON.stringify(problemOf(error));
-    socket.end(
-      `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
+}
+
+/** Fastify's `clientErrorHandler`: what Node's HTTP parser refused, as problem+json (see above). */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new DomainError(431, 'headers_too_large', 'Request header fields too large', 'The request headers are too large')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new DomainError(408, 'request_timeout', 'Request timeout', 'The request headers did not arrive in time')
+        : new DomainError(400, 'bad_request', 'Bad request', 'The request is not valid HTTP (a control character in a header?)');
+  const body = JSON.stringify(problemOf(error));
+  socket.end(
+    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -12,7 +12,7 @@ import {
 } from '@app/common';
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { CreateBatchDto, GenerateImageDto } from './dto/generate-image.dto.js';
 import { GenerationService } from './generation.service.js';
 
@@ -47,7 +47,7 @@ export class GenerationController {
     'wallet_frozen',
     'queue_unavailable',
   )
-  async generate(@Idem() idem: IdempotentRequest, @Body() dto: GenerateImageDto, @Res({ passthrough: true }) res: Response) {
+  async generate(@Idem() idem: IdempotentRequest, @Body() dto: GenerateImageDto, @Res({ passthrough: true }) res: FastifyReply) {
     return reply(res, await this.generations.create(idem, dto));
   }
 
@@ -77,7 +77,7 @@ export class GenerationController {
     'wallet_frozen',
     'queue_unavailable',
   )
-  async batch(@Idem() idem: IdempotentRequest, @Body() dto: CreateBatchDto, @Res({ passthrough: true }) res: Response) {
+  async batch(@Idem() idem: IdempotentRequest, @Body() dto: CreateBatchDto, @Res({ passthrough: true }) res: FastifyReply) {
     return reply(res, await this.generations.createBatch(idem, dto));
   }
 

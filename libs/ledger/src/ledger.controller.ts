@@ -15,7 +15,7 @@ import {
 } from '@app/common';
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { CreateReservationDto, SettleReservationDto } from './dto/create-reservation.dto.js';
 import { ListTransactionsQuery } from './dto/list-transactions.dto.js';
 import { ReservationService } from './reservation.service.js';
@@ -43,7 +43,7 @@ export class WalletController {
   @ApiResponse({ status: 201, description: 'Created. The wallet, as GET /v1/wallets/{owner_id}.' })
   @ApiResponse({ status: 200, description: 'It existed. The wallet, as GET /v1/wallets/{owner_id}.' })
   @ApiErrors(...GATEWAY_ERRORS, ...NO_BODY_ERRORS)
-  async put(@Param('owner_id') ownerId: string, @Res({ passthrough: true }) res: Response) {
+  async put(@Param('owner_id') ownerId: string, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, view } = await this.wallets.ensure(ownerId);
     res.status(created ? 201 : 200);
     return view;
@@ -106,7 +106,7 @@ export class ReservationController {
     @Idem() idem: IdempotentRequest,
     @Param('owner_id') ownerId: string,
     @Body() dto: CreateReservationDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.reservations.create(idem, ownerId, dto));
   }
@@ -142,7 +142,7 @@ export class ReservationController {
     @Idem() idem: IdempotentRequest,
     @Param('id') id: string,
     @Body() dto: SettleReservationDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ) {
     return reply(res, await this.reservations.settle(idem, id, dto.amount));
   }
@@ -163,7 +163,7 @@ export class ReservationController {
     'reservation_not_pending',
     'reservation_expired',
   )
-  async release(@Idem() idem: IdempotentRequest, @Param('id') id: string, @Res({ passthrough: true }) res: Response) {
+  async release(@Idem() idem: IdempotentRequest, @Param('id') id: string, @Res({ passthrough: true }) res: FastifyReply) {
     return reply(res, await this.reservations.release(idem, id));
   }
 }
@@ -184,7 +184,7 @@ export class LedgerAdminController {
   @ApiResponse({ status: 200, description: 'Every invariant holds: {ok: true, checked_at, counts, violations: []}.' })
   @ApiResponse({ status: 500, description: 'The report (not a Problem) with ok: false and the violations: [{invariant, detail}].' })
   @ApiErrors(...ADMIN_ERRORS)
-  async verify(@Res({ passthrough: true }) res: Response) {
+  async verify(@Res({ passthrough: true }) res: FastifyReply) {
     const report = await this.verifier.verify();
     res.status(report.ok ? 200 : 500);
     return report;

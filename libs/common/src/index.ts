@@ -20,7 +20,7 @@ export {
   reply,
   storeOutcome,
 } from './idempotency.service.js';
-export { ExponentNumberError, findExponentNumber, rejectExponentNumbers } from './json-numbers.js';
+export { exponentMessage, findExponentNumber } from './json-numbers.js';
 export { createLogger, PinoNestLogger, REDACT } from './logger.js';
 export {
   centsToMt,
@@ -34,7 +34,7 @@ export {
   type ParseOptions,
   parseTokens,
 } from './money.js';
-export { type Problem, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf } from './problem.filter.js';
+export { type Problem, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf, sendProblem } from './problem.filter.js';
 export { PRICE_QUOTER, type PriceQuoter, type Quote } from './quote.js';
 export { APP_CONFIG, LOGGER, MAINTENANCE_QUEUE } from './tokens.js';
 export { createValidationPipe } from './validation.js';
@@ -42,8 +42,8 @@ export {
   checkOwnerId,
   FreeText,
   isFreeText,
-  isIsoDateTime,
   IsIsoDateTime,
+  isIsoDateTime,
   IsOwnerId,
   IsTokenAmount,
   MaxJsonSize,
@@ -70,12 +70,14 @@ export { OpsController } from './ops.controller.js';
 export { RateLimited, RateLimiter } from './rate-limit.js';
 export { keepScheduled } from './schedulers.js';
 export {
-  answerClientErrors,
+  answerExpectations,
+  clientErrorHandler,
   CONTROL_CHARACTERS,
   CONTROL_CHARACTERS_BUT_WHITESPACE,
+  installStrictInput,
   jsonDepth,
   MAX_JSON_DEPTH,
-  strictInput,
+  parseJsonBody,
   type StrictInputOptions,
 } from './strict-input.js';
 export { ERROR_CODE_LIST, ERROR_CODES, type ErrorCode, ProblemDto, ProblemFieldErrorDto } from './problem.dto.js';

@@ -9,10 +9,14 @@ async function main() {
   const app = await createApi(config, log);
   await app.listen(config.PORT, '0.0.0.0');
   log.info({ port: config.PORT, worker: config.RUN_WORKER }, 'token-wallet API listening');
-  exitOnSignal(log, async () => {
-    await app.close();
-    await services.stop();
-  });
+  exitOnSignal(
+    log,
+    async () => {
+      await app.close();
+      await services.stop();
+    },
+    config.REDIS_URL,
+  );
 }
 
 main().catch((e: unknown) => {

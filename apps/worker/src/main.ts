@@ -11,11 +11,15 @@ async function main() {
   // Job outcomes, provider latency and webhook deliveries are counted here: expose them.
   const metrics = config.WORKER_METRICS_PORT ? await serveMetrics(config.WORKER_METRICS_PORT) : null;
   log.info({ metrics_port: metrics ? config.WORKER_METRICS_PORT : null }, 'token-wallet worker running');
-  exitOnSignal(log, async () => {
-    metrics?.close();
-    await app.close();
-    await services.stop();
-  });
+  exitOnSignal(
+    log,
+    async () => {
+      metrics?.close();
+      await app.close();
+      await services.stop();
+    },
+    config.REDIS_URL,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ApiKeyService, ConfigError, createLogger, formatTokens, loadConfig, prepareDatabase, Scope } from '@app/common';
+import { ApiKeyService, ConfigError, createLogger, formatTokens, loadConfig, prepareServices, Scope } from '@app/common';
 import { BillingService, ReconcileService } from '@app/billing';
 import { MaintenanceService, VerifyService } from '@app/ledger';
 import { NestFactory } from '@nestjs/core';
@@ -48,10 +48,10 @@ async function main() {
   const log = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const config = loadConfig();
   config.RUN_WORKER = false;
-  const db = await prepareDatabase(config, log);
+  const services = await prepareServices(config, log);
   if (command === 'migration run') {
     process.stdout.write('migrations are applied\n');
-    await db.stop();
+    await services.stop();
     return 0;
   }
   const app = await NestFactory.createApplicationContext(CliModule.register(config, log), { logger: false });
@@ -91,7 +91,7 @@ async function main() {
     }
   } finally {
     await app.close();
-    await db.stop();
+    await services.stop();
   }
   return code;
 }

@@ -38,6 +38,7 @@ export class CommonModule {
   static forRoot(config: AppConfig, logger: Logger): DynamicModule {
     if (!config.DATABASE_URL) throw new Error('DATABASE_URL must be resolved before the modules are built');
     const url = config.DATABASE_URL;
+    if (!config.REDIS_URL) throw new Error('REDIS_URL must be resolved before the modules are built');
     return {
       module: CommonModule,
       imports: [

@@ -4,7 +4,9 @@ import { ConfigError, loadConfig } from './config.js';
 describe('loadConfig', () => {
   it('applies the defaults of the spec', () => {
     const c = loadConfig({});
-    expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(c.REDIS_URL).toBeUndefined();
+    expect(c.REDIS_PROBE_URL).toBe('redis://127.0.0.1:6379');
+    expect([c.EMBEDDED_REDIS_DIR, c.EMBEDDED_REDIS_PORT]).toEqual(['.data/redis', 56379]);
     expect(c.PORT).toBe(3000);
     expect(c.RUN_WORKER).toBe(true);
     expect(c.freeWeeklyMt).toBe(15_000n);
@@ -23,6 +25,8 @@ describe('loadConfig', () => {
     ['FREE_WEEKLY_TOKENS', '1.0001'],
     ['FREE_WEEKLY_TOKENS', '-5'],
     ['REDIS_URL', 'localhost:6379'],
+    ['REDIS_PROBE_URL', 'http://127.0.0.1:6379'],
+    ['EMBEDDED_REDIS_PORT', '0'],
     ['DATABASE_URL', 'mysql://x'],
     ['PROVIDER_MODE', 'mock'],
     ['RESERVATION_DEFAULT_TTL_S', '0'],

@@ -17,8 +17,14 @@ export class AppConfig {
   @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
   DATABASE_URL?: string;
 
+  /** Unset: the Redis at REDIS_PROBE_URL if one answers, else the embedded one (EMBEDDED_REDIS_*). */
+  @IsOptional()
   @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true })
-  REDIS_URL = 'redis://127.0.0.1:6379';
+  REDIS_URL?: string;
+
+  /** Where to look for a Redis already running when REDIS_URL is unset. */
+  @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true })
+  REDIS_PROBE_URL = 'redis://127.0.0.1:6379';
 
   @Transform(toInt)
   @IsInt()
@@ -76,6 +82,20 @@ export class AppConfig {
   @Min(1)
   @Max(65535)
   EMBEDDED_PG_PORT = 54329;
+
+  /** Where the embedded Redis (redis-server from PATH) keeps its log and any data when no Redis is found. */
+  @IsString()
+  EMBEDDED_REDIS_DIR = '.data/redis';
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  EMBEDDED_REDIS_PORT = 56379;
+
+  /** Extra redis-server arguments after the defaults (--save "" --appendonly no), e.g. "--appendonly yes". */
+  @IsString()
+  EMBEDDED_REDIS_ARGS = '';
 
   @IsOptional() @IsString() STRIPE_SECRET_KEY?: string;
   /** One secret, or several separated by commas while one is rotated out. */
@@ -255,6 +275,7 @@ const OPTIONAL = [
   'BILLING_CATALOG',
   'PUBLIC_BASE_URL',
   'DATABASE_URL',
+  'REDIS_URL',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
   'STRIPE_API_BASE',

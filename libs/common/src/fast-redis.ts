@@ -14,7 +14,8 @@ export class FastRedis implements OnModuleDestroy {
   readonly client: Redis;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.client = new Redis(config.REDIS_URL, {
+    // CommonModule.forRoot refuses a config whose REDIS_URL is not resolved.
+    this.client = new Redis(config.REDIS_URL ?? '', {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -7,6 +7,7 @@ export { AppConfig, ConfigError, loadConfig } from './config.js';
 export { dataSourceOptions, migrationsApplied, runMigrations } from './data-source.js';
 export { Database, pgCode, PgCode, type Sql, sqlOf, type Tx } from './database.js';
 export { startEmbeddedPostgres } from './embedded-postgres.js';
+export { HOW_TO_GET_REDIS, redisAnswers, startEmbeddedRedis } from './embedded-redis.js';
 export { ApiKey, type Scope } from './entities/api-key.entity.js';
 export { DomainError, Errors, type FieldError } from './errors.js';
 export { newId } from './ids.js';
@@ -49,7 +50,7 @@ export {
   MaxJsonSize,
   OWNER_ID,
 } from './validators.js';
-export { exitOnSignal, loadConfigOrExit, prepareDatabase } from './runtime.js';
+export { exitOnSignal, loadConfigOrExit, prepareDatabase, prepareRedis, prepareServices } from './runtime.js';
 export { type CheckViolation, type LedgerCheck, LedgerCheckRegistry } from './ledger-checks.js';
 export { NoBodyGuard } from './no-body.guard.js';
 export {

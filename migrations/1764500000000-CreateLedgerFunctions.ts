@@ -5,9 +5,13 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * reserve, a settle, a release, an expiry or a credit is one statement (one
  * round trip) whose idempotency claim, wallet lock, weekly grant, spend,
  * transfer, entries, hold and stored response commit together or not at all.
- * docs/decisions/004-ledger-in-sql.md says why; libs/ledger/src/ledger.ts is
+ * docs/decisions/004-ledger-in-plpgsql.md says why; libs/ledger/src/ledger.ts is
  * the only caller. Domain errors are raised with SQLSTATE TW001, the message
  * being the problem `code` and the detail its text.
+ *
+ * The hot path's helpers (spend plan, split, post) are PL/pgSQL, so their
+ * plans are cached per connection: a SQL-language set-returning function that
+ * cannot be inlined is planned again on every call.
  *
  * Reversals of Stripe payments (refunds, disputes) are tracked per bucket:
  * `reversed` is the tokens the payment's reversals take back; they are
@@ -49,13 +53,6 @@ export class CreateLedgerFunctions1764500000000 implements MigrationInterface {
       BEGIN
         RAISE EXCEPTION USING ERRCODE = 'TW001', MESSAGE = p_code, DETAIL = p_detail;
       END $$`);
-    await q.query(`
-      CREATE FUNCTION ledger_system_accounts() RETURNS uuid[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-        SELECT ARRAY['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
-                     '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004',
-                     '00000000-0000-4000-8000-000000000005', '00000000-0000-4000-8000-000000000006',
-                     '00000000-0000-4000-8000-000000000007']::uuid[]
-      $$`);
 
     // ---- idempotency (the table is common's; these are its SQL forms) ------------------
     await q.query(`
@@ -92,16 +89,20 @@ export class CreateLedgerFunctions1764500000000 implements MigrationInterface {
       RETURNS uuid LANGUAGE plpgsql AS $$
       DECLARE
         v_id uuid := gen_random_uuid();
-        v_sum bigint;
-        v_legs int;
-        v_available bigint;
-        v_buckets int;
-        v_updated int;
+        v_system uuid[] := ARRAY['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002',
+          '00000000-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000004', '00000000-0000-4000-8000-000000000005',
+          '00000000-0000-4000-8000-000000000006', '00000000-0000-4000-8000-000000000007']::uuid[];
+        v_sum bigint := 0;
+        v_legs int := 0;
+        v_available bigint := 0;
+        i int;
       BEGIN
-        SELECT coalesce(sum(m), 0), count(*), coalesce(sum(m) FILTER (WHERE a <> ALL (ledger_system_accounts())), 0),
-               count(DISTINCT a) FILTER (WHERE a <> ALL (ledger_system_accounts()))
-          INTO v_sum, v_legs, v_available, v_buckets
-          FROM unnest(p_accounts, p_amounts) AS x(a, m) WHERE m <> 0;
+        FOR i IN 1 .. coalesce(array_length(p_accounts, 1), 0) LOOP
+          CONTINUE WHEN p_amounts[i] = 0;
+          v_sum := v_sum + p_amounts[i];
+          v_legs := v_legs + 1;
+          IF p_accounts[i] <> ALL (v_system) THEN v_available := v_available + p_amounts[i]; END IF;
+        END LOOP;
         -- A transfer that creates or destroys value is a bug, never a business outcome.
         IF v_sum <> 0 OR v_legs < 2 THEN
           RAISE EXCEPTION 'unbalanced transfer (% legs summing to %)', v_legs, v_sum USING ERRCODE = 'TW900';
@@ -111,14 +112,11 @@ export class CreateLedgerFunctions1764500000000 implements MigrationInterface {
         INSERT INTO entries (transfer_id, account_id, wallet_id, amount)
           SELECT v_id, a, p_wallet, m FROM unnest(p_accounts, p_amounts) WITH ORDINALITY AS x(a, m, n) WHERE m <> 0 ORDER BY n;
         -- System accounts get entries only, so they never become hot rows; CHECK (remaining >= 0) refuses an overdraft.
-        UPDATE buckets b SET remaining = b.remaining + d.m
-          FROM (SELECT a, sum(m) AS m FROM unnest(p_accounts, p_amounts) AS x(a, m)
-                WHERE m <> 0 AND a <> ALL (ledger_system_accounts()) GROUP BY a) d
-          WHERE b.id = d.a;
-        GET DIAGNOSTICS v_updated = ROW_COUNT;
-        IF v_updated <> v_buckets THEN
-          RAISE EXCEPTION 'transfer names % buckets but % exist', v_buckets, v_updated USING ERRCODE = 'TW900';
-        END IF;
+        FOR i IN 1 .. array_length(p_accounts, 1) LOOP
+          CONTINUE WHEN p_amounts[i] = 0 OR p_accounts[i] = ANY (v_system);
+          UPDATE buckets SET remaining = remaining + p_amounts[i] WHERE id = p_accounts[i];
+          IF NOT FOUND THEN RAISE EXCEPTION 'transfer names bucket % which does not exist', p_accounts[i] USING ERRCODE = 'TW900'; END IF;
+        END LOOP;
         RETURN v_id;
       END $$`);
 
@@ -191,28 +189,40 @@ export class CreateLedgerFunctions1764500000000 implements MigrationInterface {
       $$`);
     await q.query(`
       CREATE FUNCTION ledger_spend_plan(p_wallet uuid, p_amount bigint, p_now timestamptz)
-      RETURNS TABLE (bucket_id uuid, amount bigint) LANGUAGE sql STABLE AS $$
-        WITH live AS (
-          SELECT id, remaining, row_number() OVER o AS pos,
-                 sum(remaining) OVER (o ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - remaining AS before
-          FROM buckets
-          WHERE wallet_id = p_wallet AND remaining > 0 AND (expires_at IS NULL OR expires_at > p_now)
-          WINDOW o AS (ORDER BY expires_at ASC NULLS LAST, ledger_source_rank(source), created_at, id)
-        )
-        SELECT id, least(remaining, p_amount - before) FROM live WHERE before < p_amount ORDER BY pos
-      $$`);
+      RETURNS TABLE (bucket_id uuid, amount bigint) LANGUAGE plpgsql STABLE AS $$
+      DECLARE
+        b record;
+        v_left bigint := p_amount;
+      BEGIN
+        FOR b IN SELECT id, remaining FROM buckets
+                 WHERE wallet_id = p_wallet AND remaining > 0 AND (expires_at IS NULL OR expires_at > p_now)
+                 ORDER BY expires_at ASC NULLS LAST, ledger_source_rank(source), created_at, id LOOP
+          EXIT WHEN v_left <= 0;
+          bucket_id := b.id;
+          amount := least(b.remaining, v_left);
+          v_left := v_left - amount;
+          RETURN NEXT;
+        END LOOP;
+      END $$`);
     // Which part of a hold's funding a charge takes: the fundings in the order they were taken,
     // so the settled part is what the spending order would have spent; the rest goes back.
     await q.query(`
       CREATE FUNCTION ledger_split(p_funding jsonb, p_charge bigint)
-      RETURNS TABLE (bucket_id uuid, funded bigint, charged bigint, returned bigint) LANGUAGE sql IMMUTABLE AS $$
-        WITH f AS (
-          SELECT (e->>'bucket_id')::uuid AS b, (e->>'amount')::bigint AS m, n FROM jsonb_array_elements(p_funding) WITH ORDINALITY AS x(e, n)
-        ), r AS (
-          SELECT b, m, n, coalesce(sum(m) OVER (ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before FROM f
-        )
-        SELECT b, m, least(m, greatest(p_charge - before, 0)), m - least(m, greatest(p_charge - before, 0)) FROM r ORDER BY n
-      $$`);
+      RETURNS TABLE (bucket_id uuid, funded bigint, charged bigint, returned bigint) LANGUAGE plpgsql IMMUTABLE AS $$
+      DECLARE
+        f jsonb;
+        v_left bigint := p_charge;
+      BEGIN
+        -- The charge takes the fundings in the order they were taken; the rest goes back.
+        FOR f IN SELECT e FROM jsonb_array_elements(p_funding) AS x(e) LOOP
+          bucket_id := (f->>'bucket_id')::uuid;
+          funded := (f->>'amount')::bigint;
+          charged := least(funded, greatest(v_left, 0));
+          returned := funded - charged;
+          v_left := v_left - charged;
+          RETURN NEXT;
+        END LOOP;
+      END $$`);
 
     await q.query(`
       CREATE FUNCTION ledger_available(p_wallet uuid, p_now timestamptz) RETURNS bigint LANGUAGE sql STABLE AS $$
@@ -551,7 +561,6 @@ export class CreateLedgerFunctions1764500000000 implements MigrationInterface {
       'ledger_post(uuid, text, uuid[], bigint[], timestamptz, text, jsonb)',
       'idem_store(uuid, text, int, json)',
       'idem_claim(uuid, text, text)',
-      'ledger_system_accounts()',
       'ledger_fail(text, text)',
       'ledger_ts(timestamptz)',
       'ledger_tokens(bigint)',

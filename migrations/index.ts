@@ -5,7 +5,6 @@ import { CreateBilling1764300000000 } from './1764300000000-CreateBilling.js';
 import { CreateAuditLog1764400000000 } from './1764400000000-CreateAuditLog.js';
 import { CreateLedgerFunctions1764500000000 } from './1764500000000-CreateLedgerFunctions.js';
 import { CreateExtendHolds1764500001000 } from './1764500001000-CreateExtendHolds.js';
-import { CacheLedgerPlans1764500002000 } from './1764500002000-CacheLedgerPlans.js';
 import { BoundWalletLockWaits1764500003000 } from './1764500003000-BoundWalletLockWaits.js';
 import { CreateStripeReversals1764600000000 } from './1764600000000-CreateStripeReversals.js';
 import { BackfillBucketReversals1764600001000 } from './1764600001000-BackfillBucketReversals.js';
@@ -19,7 +18,6 @@ export const MIGRATIONS = [
   CreateAuditLog1764400000000,
   CreateLedgerFunctions1764500000000,
   CreateExtendHolds1764500001000,
-  CacheLedgerPlans1764500002000,
   BoundWalletLockWaits1764500003000,
   CreateStripeReversals1764600000000,
   BackfillBucketReversals1764600001000,

@@ -23,7 +23,7 @@ export class GenerationModule {}
 
 /** The processors: provider calls, recovery, webhook delivery. */
 @Module({
-  imports: [GenerationModule, LedgerModule, WebhookWorkerModule],
+  imports: [GenerationModule, WebhookWorkerModule],
   providers: [GenerationProcessor, RecoveryProcessor, ProviderRegistry],
 })
 export class GenerationWorkerModule {}

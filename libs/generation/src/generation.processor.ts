@@ -1,11 +1,11 @@
-import { APP_CONFIG, AppConfig, Clock, Database, LOGGER, providerRequests } from '@app/common';
-import { Ledger } from '@app/ledger';
+import { APP_CONFIG, AppConfig, Database, LOGGER, providerRequests } from '@app/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { GenerationFinisher } from './generation-finisher.js';
 import { ProviderRegistry } from './provider-registry.js';
+import { RecoveryService } from './recovery.service.js';
 import { ProviderError } from './providers/provider.js';
 import { callWithRetry } from './providers/retry.js';
 import { ImageStorage } from './storage.js';
@@ -31,8 +31,7 @@ export class GenerationProcessor extends WorkerHost {
     private readonly providers: ProviderRegistry,
     private readonly storage: ImageStorage,
     private readonly finisher: GenerationFinisher,
-    private readonly ledger: Ledger,
-    private readonly clock: Clock,
+    private readonly recovery: RecoveryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly log: Logger,
   ) {
@@ -50,14 +49,7 @@ export class GenerationProcessor extends WorkerHost {
     if (!g) return { skipped: 'finished or unknown' };
     // The hold lives as long as the work: a fresh window before the provider is called, and
     // no provider call at all when the hold is already gone (nothing could be billed).
-    const now = this.clock.now();
-    const live = await this.ledger.extendAll(
-      [g.reservation_id],
-      new Date(now.getTime() + this.config.GENERATION_HOLD_TTL_S * 1000),
-      this.config.GENERATION_MAX_HOLD_S,
-      now,
-    );
-    if (live.length === 0) {
+    if ((await this.recovery.keepHoldsAlive([g.reservation_id])).length === 0) {
       return this.finisher.finish(id, { error: { code: 'hold_expired', message: 'the reservation ended before the generation started' } });
     }
     const route = VARIANT_ROUTES[g.variant];

@@ -44,16 +44,27 @@ export class RecoveryService {
         [now, new Date(now.getTime() + ttlMs / 2), this.config.GENERATION_MAX_HOLD_S],
       );
       if (due.length === 0) break;
-      await this.ledger.extendAll(
+      await this.keepHoldsAlive(
         due.map((d) => d.reservation_id),
-        new Date(now.getTime() + ttlMs),
-        this.config.GENERATION_MAX_HOLD_S,
         now,
       );
       extended += due.length;
       if (due.length < 1000) break;
     }
     return extended;
+  }
+
+  /**
+   * One more GENERATION_HOLD_TTL_S for each of these pending holds, at most
+   * GENERATION_MAX_HOLD_S after it was made; returns the ids still pending.
+   */
+  keepHoldsAlive(reservationIds: string[], now = this.clock.now()): Promise<string[]> {
+    return this.ledger.extendAll(
+      reservationIds,
+      new Date(now.getTime() + this.config.GENERATION_HOLD_TTL_S * 1000),
+      this.config.GENERATION_MAX_HOLD_S,
+      now,
+    );
   }
 
   async recover(): Promise<{ enqueued: number; ended: number; requeued: number; extended: number }> {

@@ -75,13 +75,13 @@ export class GenerationService {
         now,
       );
       const { rows } = await tx.sql.query<GenerationRow>(
+        // The wallet's id from the reservation the same transaction just made (no second lookup).
         `INSERT INTO generations (id, wallet_id, owner_id, reservation_id, status, model, variant, n, size, quality, seed, prompt, webhook_url, metadata, unit_price, created_at)
-         VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING ${GENERATION_COLUMNS}`,
+         SELECT $1, r.wallet_id, $2, r.id, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM reservations r WHERE r.id = $14
+         RETURNING ${GENERATION_COLUMNS}`,
         [
           id,
-          await this.walletIdOf(tx, dto.owner_id),
           dto.owner_id,
-          hold.id,
           dto.model,
           variant,
           n,
@@ -93,6 +93,7 @@ export class GenerationService {
           dto.metadata ? JSON.stringify(dto.metadata) : null,
           (quote.amount / BigInt(n)).toString(),
           now,
+          hold.id,
         ],
       );
       return { status: 202, body: generationView(rows[0]) };
@@ -158,12 +159,6 @@ export class GenerationService {
     });
     if (!outcome.replayed) await this.enqueueOrUndo(ids, idem);
     return outcome;
-  }
-
-  /** The wallet's id, read inside the transaction whose reservation just locked it. */
-  private async walletIdOf(tx: Tx, ownerId: string): Promise<string> {
-    const { rows } = await tx.sql.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
-    return rows[0].id;
   }
 
   /** What a generation was charged, for a refund (read in the caller's transaction). */

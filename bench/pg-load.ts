@@ -19,7 +19,7 @@ export async function topUpWallet(pool: pg.Pool, ownerId: string, tokens: bigint
 }
 
 /** The service's own one-call-per-operation SQL, as Ledger sends it (named prepared statements). */
-export const RESERVE_SQL = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL, NULL, NULL) AS r`;
+export const RESERVE_SQL = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL) AS r`;
 export const SETTLE_SQL = `SELECT ledger_finish($1, $2, $3, $4, 'settle', NULL, $5) AS r`;
 
 export interface PgLoadSpec {

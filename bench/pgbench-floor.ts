@@ -41,7 +41,7 @@ export function floorScript(): string {
 \set i random(0, :wallets - 1)
 -- reserve: POST /v1/wallets/{owner}/reservations
 SELECT ledger_reserve(:principal, ${reserveKey}, :fingerprint, :prefix || :i, ${reservationId}, :amount, :ttl, now(), :free,
-  NULL, NULL, NULL, NULL, NULL, NULL) AS r;
+  NULL, NULL, NULL, NULL, NULL, NULL, NULL, :principal) AS r;
 -- settle all: POST /v1/reservations/{id}/settle
 SELECT ledger_finish(:principal, ${settleKey}, :fingerprint, ${reservationId}, 'settle', NULL, now()) AS r;
 `;

@@ -8,6 +8,8 @@ import { CreateExtendHolds1764500001000 } from './1764500001000-CreateExtendHold
 import { BoundWalletLockWaits1764500003000 } from './1764500003000-BoundWalletLockWaits.js';
 import { CreateStripeReversals1764600000000 } from './1764600000000-CreateStripeReversals.js';
 import { BackfillBucketReversals1764600001000 } from './1764600001000-BackfillBucketReversals.js';
+import { CreateSpendControls1764700000000 } from './1764700000000-CreateSpendControls.js';
+import { AddGenerationSpenders1764700001000 } from './1764700001000-AddGenerationSpenders.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   BoundWalletLockWaits1764500003000,
   CreateStripeReversals1764600000000,
   BackfillBucketReversals1764600001000,
+  CreateSpendControls1764700000000,
+  AddGenerationSpenders1764700001000,
 ];

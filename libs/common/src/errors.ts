@@ -11,6 +11,8 @@ export class DomainError extends Error {
     readonly title: string,
     readonly detail: string = title,
     readonly errors?: FieldError[],
+    /** Extension members of the problem (RFC 9457 section 3.2), e.g. the budget a reservation would pass. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail);
   }

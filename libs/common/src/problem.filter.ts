@@ -12,6 +12,7 @@ export interface Problem {
   detail: string;
   code: string;
   errors?: FieldError[];
+  [extension: string]: unknown;
 }
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -19,6 +20,7 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export function problemOf(e: DomainError): Problem {
   const p: Problem = { type: `urn:token-wallet:problem:${e.code}`, title: e.title, status: e.status, detail: e.detail, code: e.code };
   if (e.errors?.length) p.errors = e.errors;
+  if (e.extensions) return { ...e.extensions, ...p };
   return p;
 }
 

@@ -81,7 +81,7 @@ export class GenerationFinisher {
            status = CASE WHEN succeeded + failed + 1 >= total THEN 'completed' ELSE status END,
            finished_at = CASE WHEN succeeded + failed + 1 >= total THEN now() ELSE finished_at END
          WHERE id = $1
-         RETURNING id, owner_id, variant, status, total, succeeded, failed, reserved::text, tokens_used::text, webhook_url, created_at, finished_at`,
+         RETURNING id, owner_id, spender_id, variant, status, total, succeeded, failed, reserved::text, tokens_used::text, webhook_url, created_at, finished_at`,
         [g.batch_id, status === 'succeeded' ? 1 : 0, status === 'failed' ? 1 : 0, charge.toString()],
       );
       batch = b.rows[0] ?? null;

@@ -69,15 +69,23 @@ export class GenerationService {
     const outcome = await this.idempotency.run(idem, async (tx) => {
       const { body: hold } = await this.reservations.reserve(
         dto.owner_id,
-        { amount: quote.amount, quote, quantity: n, ref: id, expiresInS: this.config.GENERATION_HOLD_TTL_S },
+        {
+          amount: quote.amount,
+          quote,
+          quantity: n,
+          ref: id,
+          expiresInS: this.config.GENERATION_HOLD_TTL_S,
+          spenderId: dto.spender_id ?? null,
+          apiKeyId: idem.principalId,
+        },
         undefined,
         tx,
         now,
       );
       const { rows } = await tx.sql.query<GenerationRow>(
         // The wallet's id from the reservation the same transaction just made (no second lookup).
-        `INSERT INTO generations (id, wallet_id, owner_id, reservation_id, status, model, variant, n, size, quality, seed, prompt, webhook_url, metadata, unit_price, created_at)
-         SELECT $1, r.wallet_id, $2, r.id, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM reservations r WHERE r.id = $14
+        `INSERT INTO generations (id, wallet_id, owner_id, spender_id, reservation_id, status, model, variant, n, size, quality, seed, prompt, webhook_url, metadata, unit_price, created_at)
+         SELECT $1, r.wallet_id, $2, r.spender_id, r.id, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM reservations r WHERE r.id = $14
          RETURNING ${GENERATION_COLUMNS}`,
         [
           id,
@@ -126,18 +134,29 @@ export class GenerationService {
           expiresInS: this.config.GENERATION_HOLD_TTL_S,
         })),
         { priceId: price.id, version: price.version, variant: price.variant },
+        { spenderId: dto.spender_id ?? null, apiKeyId: idem.principalId },
         now,
       );
       const { rows } = await tx.sql.query<BatchRow>(
-        `INSERT INTO batches (id, wallet_id, owner_id, variant, status, total, reserved, webhook_url, created_at)
-         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8)
-         RETURNING id, owner_id, variant, status, total, succeeded, failed, reserved::text, tokens_used::text, webhook_url, created_at, finished_at`,
-        [batchId, walletId, dto.owner_id, dto.variant, dto.items.length, total.toString(), dto.webhook_url ?? null, now],
+        `INSERT INTO batches (id, wallet_id, owner_id, variant, status, total, reserved, webhook_url, created_at, spender_id)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9)
+         RETURNING id, owner_id, spender_id, variant, status, total, succeeded, failed, reserved::text, tokens_used::text, webhook_url, created_at, finished_at`,
+        [
+          batchId,
+          walletId,
+          dto.owner_id,
+          dto.variant,
+          dto.items.length,
+          total.toString(),
+          dto.webhook_url ?? null,
+          now,
+          dto.spender_id ?? null,
+        ],
       );
       // Every item in one statement: a 1,000-item batch is one round trip, not a thousand.
       await tx.sql.query(
-        `INSERT INTO generations (id, wallet_id, owner_id, reservation_id, batch_id, batch_index, status, model, variant, n, size, seed, prompt, unit_price, created_at)
-         SELECT g.id, $1, $2, g.res, $3, g.i - 1, 'queued', $4, $5, g.n, $6, g.seed, g.prompt, $7, $8
+        `INSERT INTO generations (id, wallet_id, owner_id, spender_id, reservation_id, batch_id, batch_index, status, model, variant, n, size, seed, prompt, unit_price, created_at)
+         SELECT g.id, $1, $2, $14, g.res, $3, g.i - 1, 'queued', $4, $5, g.n, $6, g.seed, g.prompt, $7, $8
          FROM unnest($9::text[], $10::text[], $11::int[], $12::bigint[], $13::text[]) WITH ORDINALITY AS g(id, res, n, seed, prompt, i)`,
         [
           walletId,
@@ -153,6 +172,7 @@ export class GenerationService {
           dto.items.map((it) => it.n ?? 1),
           dto.items.map((it) => (it.seed === undefined || it.seed === null ? null : String(it.seed))),
           dto.items.map((it) => it.prompt),
+          dto.spender_id ?? null,
         ],
       );
       return { status: 202, body: batchView(rows[0]) };
@@ -187,7 +207,7 @@ export class GenerationService {
 
   async getBatch(id: string) {
     const rows = await this.db.query<BatchRow>(
-      `SELECT id, owner_id, variant, status, total, succeeded, failed, reserved::text, tokens_used::text, webhook_url, created_at, finished_at FROM batches WHERE id = $1`,
+      `SELECT id, owner_id, spender_id, variant, status, total, succeeded, failed, reserved::text, tokens_used::text, webhook_url, created_at, finished_at FROM batches WHERE id = $1`,
       [id],
     );
     if (!rows[0]) throw Errors.notFound('batch_not_found', `No batch ${id}`);

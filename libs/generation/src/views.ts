@@ -4,6 +4,7 @@ export interface GenerationRow {
   id: string;
   wallet_id: string;
   owner_id: string;
+  spender_id: string | null;
   reservation_id: string;
   batch_id: string | null;
   status: 'queued' | 'running' | 'succeeded' | 'failed';
@@ -27,7 +28,7 @@ export interface GenerationRow {
   finished_at: Date | null;
 }
 
-export const GENERATION_COLUMNS = `id, wallet_id, owner_id, reservation_id, batch_id, status, model, variant, n, size, quality,
+export const GENERATION_COLUMNS = `id, wallet_id, owner_id, spender_id, reservation_id, batch_id, status, model, variant, n, size, quality,
   seed::text, prompt, webhook_url, metadata, unit_price::text, output, delivered, tokens_used::text, error, attempts,
   enqueued_at, created_at, finished_at`;
 
@@ -37,6 +38,7 @@ export function generationView(g: GenerationRow) {
     id: g.id,
     status: g.status,
     owner_id: g.owner_id,
+    spender_id: g.spender_id ?? null,
     model: g.model,
     variant: g.variant,
     n: g.n,
@@ -56,6 +58,7 @@ export function generationView(g: GenerationRow) {
 export interface BatchRow {
   id: string;
   owner_id: string;
+  spender_id?: string | null;
   variant: string;
   status: 'running' | 'completed';
   total: number;
@@ -73,6 +76,7 @@ export function batchView(b: BatchRow) {
     id: b.id,
     status: b.status,
     owner_id: b.owner_id,
+    spender_id: b.spender_id ?? null,
     variant: b.variant,
     total: b.total,
     succeeded: b.succeeded,

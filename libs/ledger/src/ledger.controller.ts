@@ -17,13 +17,13 @@ import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/com
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CreateReservationDto, SettleReservationDto } from './dto/create-reservation.dto.js';
-import { ListTransactionsQuery } from './dto/list-transactions.dto.js';
+import { ListWalletTransactionsQuery } from './dto/list-transactions.dto.js';
 import { ReservationService } from './reservation.service.js';
 import { VerifyService } from './verify.service.js';
 import { WalletService } from './wallet.service.js';
 
 const RESERVATION =
-  'The reservation: {id, owner_id, status (pending, settled, released or expired), reserved, settled, released, expires_at, created_at, finished_at, ref, metadata}, plus variant, quantity and price_version when reserved by variant.';
+  'The reservation: {id, owner_id, status (pending, settled, released or expired), reserved, settled, released, expires_at, created_at, finished_at, ref, metadata, spender_id, api_key_id}, plus variant, quantity and price_version when reserved by variant.';
 const ApiReservationIdParam = () =>
   ApiParam({ name: 'id', description: 'A reservation id (res_ and 32 hex digits).', example: 'res_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' });
 
@@ -63,7 +63,10 @@ export class WalletController {
   }
 
   @Get('wallets/:owner_id/transactions')
-  @ApiOperation({ summary: "List a wallet's transactions", description: 'Newest first, cursor-paginated.' })
+  @ApiOperation({
+    summary: "List a wallet's transactions",
+    description: 'Newest first, cursor-paginated; `spender_id` or `api_key_id` keep only the transfers of their holds.',
+  })
   @ApiOwnerIdParam()
   @ApiResponse({
     status: 200,
@@ -71,8 +74,8 @@ export class WalletController {
       '{data: [{id, type, amount, created_at, ref, metadata}], next_cursor}: `amount` is the change of the available balance (a token string, negative for spending); next_cursor is null on the last page.',
   })
   @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
-  transactions(@Param('owner_id') ownerId: string, @Query() q: ListTransactionsQuery) {
-    return this.wallets.transactions(ownerId, q.limit, q.cursor);
+  transactions(@Param('owner_id') ownerId: string, @Query() q: ListWalletTransactionsQuery) {
+    return this.wallets.transactions(ownerId, q.limit, q.cursor, { spenderId: q.spender_id, apiKeyId: q.api_key_id });
   }
 }
 
@@ -101,6 +104,7 @@ export class ReservationController {
     'variant_not_found',
     'zero_price',
     'wallet_frozen',
+    'budget_exceeded',
   )
   async create(
     @Idem() idem: IdempotentRequest,

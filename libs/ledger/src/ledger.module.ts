@@ -1,6 +1,9 @@
 import { MAINTENANCE_QUEUE } from '@app/common';
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { EventsController, SpendControlsController } from './controls.controller.js';
+import { SpendControlsService } from './controls.service.js';
+import { EventsService } from './events.service.js';
 import { LedgerAdminController, ReservationController, WalletController } from './ledger.controller.js';
 import { Ledger } from './ledger.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
@@ -15,9 +18,9 @@ import { WalletService } from './wallet.service.js';
  */
 @Module({
   imports: [BullModule.registerQueue({ name: MAINTENANCE_QUEUE })],
-  controllers: [WalletController, ReservationController, LedgerAdminController],
-  providers: [Ledger, WalletService, ReservationService, MaintenanceService, VerifyService],
-  exports: [Ledger, WalletService, ReservationService, MaintenanceService, VerifyService],
+  controllers: [WalletController, ReservationController, SpendControlsController, EventsController, LedgerAdminController],
+  providers: [Ledger, WalletService, ReservationService, MaintenanceService, VerifyService, SpendControlsService, EventsService],
+  exports: [Ledger, WalletService, ReservationService, MaintenanceService, VerifyService, SpendControlsService, EventsService],
 })
 export class LedgerModule {}
 

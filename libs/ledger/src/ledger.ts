@@ -15,7 +15,7 @@ import {
 } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import { SYSTEM, type SystemAccount } from './accounts.js';
-import type { ReservationView } from './views.js';
+import type { AlertView, BudgetView, ReservationView } from './views.js';
 
 /**
  * The ledger's front door: every change to `wallets`, `buckets`, `accounts`,
@@ -49,6 +49,10 @@ export interface Hold {
   quantity?: number | null;
   ref?: string | null;
   metadata?: Record<string, unknown> | null;
+  /** Who inside the wallet's owner spends (an end user, an org member): budgets may limit it. */
+  spenderId?: string | null;
+  /** The API key that asked: budgets may limit it. */
+  apiKeyId?: string | null;
 }
 
 export interface Credit {
@@ -80,6 +84,17 @@ export interface ReversalResult {
   direction: -1 | 0 | 1;
 }
 
+export interface BudgetDefinition {
+  /** Millitokens per period. */
+  limit: bigint;
+  period: 'day' | 'week' | 'month' | 'total';
+  scope: 'wallet' | 'api_key' | 'spender';
+  /** The API key id or spender id; none for scope wallet. */
+  subject?: string | null;
+}
+
+export type AlertDefinition = { type: 'balance_below'; threshold: bigint } | { type: 'budget_used'; budget: string; percent: number };
+
 type Replayable<T> = Outcome<T> & { replayed?: boolean };
 
 const TITLES: Record<number, string> = {
@@ -89,6 +104,8 @@ const TITLES: Record<number, string> = {
   422: 'Unprocessable request',
   423: 'Wallet frozen',
 };
+
+const CODE_TITLES: Partial<Record<ErrorCode, string>> = { budget_exceeded: 'Budget exceeded' };
 
 /** A domain error raised by the ledger's SQL (SQLSTATE TW001: message = code, detail = text). */
 export function ledgerError(e: unknown): unknown {
@@ -101,14 +118,17 @@ export function ledgerError(e: unknown): unknown {
     );
   }
   if (pgCode(e) !== 'TW001') return e;
-  const err = e as { driverError?: { message?: string; detail?: string }; message?: string; detail?: string };
+  const err = e as { driverError?: { message?: string; detail?: string; hint?: string }; message?: string; detail?: string; hint?: string };
   const code = (err.driverError?.message ?? err.message ?? '') as ErrorCode;
   const detail = err.driverError?.detail ?? err.detail ?? code;
+  const hint = err.driverError?.hint ?? err.hint;
   const status = (ERROR_CODES[code] as { status: number } | undefined)?.status ?? 409;
-  return new DomainError(status, code, TITLES[status] ?? 'Conflict', detail);
+  // ledger_fail_with puts the problem's extension members in the HINT, as a JSON object.
+  const extensions = hint ? (JSON.parse(hint) as Record<string, unknown>) : undefined;
+  return new DomainError(status, code, CODE_TITLES[code] ?? TITLES[status] ?? 'Conflict', detail, undefined, extensions);
 }
 
-const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS r`;
+const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS r`;
 const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7) AS r`;
 const EXTEND = `SELECT ledger_extend($1, $2, $3, $4, $5, $6, $7) AS r`;
 
@@ -191,6 +211,8 @@ export class Ledger {
         hold.quantity ?? null,
         hold.ref ?? null,
         hold.metadata ? JSON.stringify(hold.metadata) : null,
+        hold.spenderId ?? null,
+        hold.apiKeyId ?? null,
       ],
       tx,
     );
@@ -200,13 +222,14 @@ export class Ledger {
   async reserveAll(
     tx: Tx,
     ownerId: string,
-    holds: (Omit<Hold, 'price' | 'metadata'> & { id: string })[],
+    holds: (Omit<Hold, 'price' | 'metadata' | 'spenderId' | 'apiKeyId'> & { id: string })[],
     price: { priceId: string; version: number; variant: string },
+    who: { spenderId?: string | null; apiKeyId?: string | null } = {},
     now = this.clock.now(),
   ): Promise<string> {
     try {
       const { rows } = await tx.sql.query<{ id: string; wallet_id: string }>(
-        `SELECT id, wallet_id FROM ledger_reserve_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+        `SELECT id, wallet_id FROM ledger_reserve_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
           ownerId,
           holds.map((h) => h.id),
@@ -219,6 +242,8 @@ export class Ledger {
           price.priceId,
           price.version,
           price.variant,
+          who.spenderId ?? null,
+          who.apiKeyId ?? null,
         ],
       );
       ledgerOperations.inc({ type: 'reserve', outcome: 'ok' }, rows.length);
@@ -386,22 +411,61 @@ export class Ledger {
   }
 
   /** Freezes the wallet for `cause` (admin, dispute:<id>); it stays frozen while any cause remains. The caller holds the lock. */
-  async freeze(tx: Tx, walletId: string, cause: string): Promise<void> {
-    await tx.sql.query(
-      `UPDATE wallets SET freezes = CASE WHEN $2 = ANY (freezes) THEN freezes ELSE array_append(freezes, $2) END, status = 'frozen', updated_at = now()
-       WHERE id = $1`,
-      [walletId, cause],
-    );
+  async freeze(tx: Tx, walletId: string, cause: string, now = this.clock.now()): Promise<void> {
+    await tx.sql.query(`SELECT ledger_freeze($1, $2, true, $3)`, [walletId, cause, now]);
   }
 
   /** Lifts one cause of a freeze, or every cause (`all`: an admin's decision). */
-  async unfreeze(tx: Tx, walletId: string, cause: string): Promise<void> {
-    await tx.sql.query(
-      `UPDATE wallets SET freezes = CASE WHEN $2 = 'all' THEN '{}' ELSE array_remove(freezes, $2) END,
-         status = CASE WHEN $2 = 'all' OR cardinality(array_remove(freezes, $2)) = 0 THEN 'active' ELSE 'frozen' END, updated_at = now()
-       WHERE id = $1`,
-      [walletId, cause],
-    );
+  async unfreeze(tx: Tx, walletId: string, cause: string, now = this.clock.now()): Promise<void> {
+    await tx.sql.query(`SELECT ledger_freeze($1, $2, false, $3)`, [walletId, cause, now]);
+  }
+
+  /** Creates or replaces a budget under the wallet lock; see ledger_put_budget. */
+  putBudget(ownerId: string, name: string, b: BudgetDefinition, now = this.clock.now()): Promise<{ created: boolean; budget: BudgetView }> {
+    return this.call('budget', 'ledger_put_budget', `SELECT ledger_put_budget($1, $2, $3, $4, $5, $6, $7, $8) AS r`, [
+      ownerId,
+      name,
+      b.scope,
+      b.subject ?? null,
+      b.period,
+      b.limit.toString(),
+      now,
+      this.config.freeWeeklyMt.toString(),
+    ]);
+  }
+
+  /** False when the wallet had no such budget. */
+  deleteBudget(ownerId: string, name: string, now = this.clock.now()): Promise<boolean> {
+    return this.call('budget', 'ledger_delete_budget', `SELECT ledger_delete_budget($1, $2, $3, $4) AS r`, [
+      ownerId,
+      name,
+      now,
+      this.config.freeWeeklyMt.toString(),
+    ]);
+  }
+
+  /** Creates or replaces an alert and evaluates it at once. */
+  putAlert(ownerId: string, name: string, a: AlertDefinition, now = this.clock.now()): Promise<{ created: boolean; alert: AlertView }> {
+    return this.call('alert', 'ledger_put_alert', `SELECT ledger_put_alert($1, $2, $3, $4, $5, $6, $7, $8) AS r`, [
+      ownerId,
+      name,
+      a.type,
+      a.type === 'balance_below' ? a.threshold.toString() : null,
+      a.type === 'budget_used' ? a.budget : null,
+      a.type === 'budget_used' ? a.percent : null,
+      now,
+      this.config.freeWeeklyMt.toString(),
+    ]);
+  }
+
+  /** False when the wallet had no such alert. */
+  deleteAlert(ownerId: string, name: string, now = this.clock.now()): Promise<boolean> {
+    return this.call('alert', 'ledger_delete_alert', `SELECT ledger_delete_alert($1, $2, $3, $4) AS r`, [
+      ownerId,
+      name,
+      now,
+      this.config.freeWeeklyMt.toString(),
+    ]);
   }
 
   /** The plan the wallet shows (billing's newest subscription), or null. */

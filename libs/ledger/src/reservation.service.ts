@@ -25,6 +25,9 @@ export interface HoldRequest {
   quantity?: number | null;
   ref?: string | null;
   metadata?: Record<string, unknown> | null;
+  spenderId?: string | null;
+  /** The API key that asked (the request's principal). */
+  apiKeyId?: string | null;
 }
 
 /** The reservations API: parses what the gateway asks, the ledger does it in one call. */
@@ -41,7 +44,7 @@ export class ReservationService {
   async create(idem: IdempotentRequest, ownerId: string, dto: CreateReservationDto): Promise<Outcome<ReservationView>> {
     const now = this.clock.now();
     const request = await this.holdRequest(dto, now);
-    return this.reserve(ownerId, request, idem, undefined, now);
+    return this.reserve(ownerId, { ...request, spenderId: dto.spender_id ?? null, apiKeyId: idem.principalId }, idem, undefined, now);
   }
 
   /**
@@ -59,6 +62,8 @@ export class ReservationService {
         quantity: req.quantity ?? null,
         ref: req.ref ?? null,
         metadata: req.metadata ?? null,
+        spenderId: req.spenderId ?? null,
+        apiKeyId: req.apiKeyId ?? null,
       },
       idem,
       tx,

@@ -15,7 +15,47 @@ export interface ReservationView {
   finished_at: string | null;
   ref: string | null;
   metadata: Record<string, unknown> | null;
+  spender_id: string | null;
+  api_key_id: string | null;
   variant?: string;
   quantity?: number;
   price_version?: number;
+}
+
+/** A budget and its usage in the current period (ledger_budget_view). */
+export interface BudgetView {
+  name: string;
+  scope: 'wallet' | 'api_key' | 'spender';
+  subject: string | null;
+  period: 'day' | 'week' | 'month' | 'total';
+  limit: string;
+  used: string;
+  remaining: string;
+  period_start: string | null;
+  resets_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An alert and its state (ledger_alert_view). */
+export interface AlertView {
+  name: string;
+  type: 'balance_below' | 'budget_used';
+  threshold: string | null;
+  budget: string | null;
+  percent: number | null;
+  state: 'ok' | 'triggered';
+  changed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** One event of the feed (spec section 9): `id` is evt_<position>, `seq` the wallet's own count. */
+export interface EventView {
+  id: string;
+  seq: number;
+  type: string;
+  created_at: string;
+  owner_id: string;
+  data: Record<string, unknown>;
 }

@@ -130,8 +130,16 @@ export class WalletService {
     }));
   }
 
-  /** Newest first; `amount` is the change of the wallet's available balance. */
-  async transactions(ownerId: string, limit = 20, cursor?: string): Promise<{ data: TransactionView[]; next_cursor: string | null }> {
+  /**
+   * Newest first; `amount` is the change of the wallet's available balance.
+   * With `spenderId` or `apiKeyId`, only the transfers of that spender's or key's holds.
+   */
+  async transactions(
+    ownerId: string,
+    limit = 20,
+    cursor?: string,
+    filter: { spenderId?: string; apiKeyId?: string } = {},
+  ): Promise<{ data: TransactionView[]; next_cursor: string | null }> {
     assertOwnerId(ownerId);
     const after = cursor ? decodeCursor(cursor) : null;
     const wallets = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
@@ -144,10 +152,13 @@ export class WalletService {
       ref: string | null;
       metadata: Record<string, unknown> | null;
     }>(
-      `SELECT id, kind, amount::text, created_at, ref, metadata FROM transfers
+      `SELECT id, kind, amount::text, created_at, ref, metadata FROM transfers t
        WHERE wallet_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+         AND ($5::text IS NULL AND $6::uuid IS NULL OR t.ref IN (
+           SELECT r.id FROM reservations r WHERE r.wallet_id = $1
+             AND ($5::text IS NULL OR r.spender_id = $5) AND ($6::uuid IS NULL OR r.api_key_id = $6)))
        ORDER BY created_at DESC, id DESC LIMIT $4`,
-      [wallets[0].id, after?.at ?? null, after?.id ?? null, limit + 1],
+      [wallets[0].id, after?.at ?? null, after?.id ?? null, limit + 1, filter.spenderId ?? null, filter.apiKeyId ?? null],
     );
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];

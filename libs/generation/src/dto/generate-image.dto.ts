@@ -26,6 +26,15 @@ export class GenerateImageDto {
   @IsOwnerId()
   owner_id!: string;
 
+  @ApiPropertyOptional({
+    pattern: OWNER_ID_PATTERN,
+    example: 'member_7',
+    description: "Who inside the wallet's owner spends (an end user or org member); budgets of scope spender limit it.",
+  })
+  @IsOptional()
+  @IsOwnerId()
+  spender_id?: string;
+
   /** The gateway model, e.g. models/openai/gpt-image. */
   @ApiProperty({
     description: 'The gateway model (the `model` of GET /v1/prices); unknown: 404 model_not_found.',
@@ -178,6 +187,15 @@ export class CreateBatchDto {
   @ApiProperty({ description: `The wallet to charge. ${OWNER_ID_DESCRIPTION}`, pattern: OWNER_ID_PATTERN, example: 'user_42' })
   @IsOwnerId()
   owner_id!: string;
+
+  @ApiPropertyOptional({
+    pattern: OWNER_ID_PATTERN,
+    example: 'member_7',
+    description: "Who inside the wallet's owner spends (an end user or org member); budgets of scope spender limit it.",
+  })
+  @IsOptional()
+  @IsOwnerId()
+  spender_id?: string;
 
   @ApiProperty({
     description: 'The image variant every item is generated with (GET /v1/prices); not an image variant: 404 variant_not_found.',

@@ -68,6 +68,16 @@ export class CreateReservationDto {
   ref?: string;
 
   @ApiPropertyOptional({
+    pattern: '^[A-Za-z0-9_.:@-]{1,128}$',
+    example: 'user_42',
+    description: "Who inside the wallet's owner spends (an end user or org member); budgets of scope spender limit it.",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.:@-]{1,128}$/, { message: 'spender_id must be 1-128 characters of A-Z a-z 0-9 _ . : @ -' })
+  spender_id?: string;
+
+  @ApiPropertyOptional({
     type: 'object',
     additionalProperties: true,
     example: { prompt_id: 'p_1' },

@@ -1,0 +1,73 @@
+import { Database, Errors } from '@app/common';
+import { Injectable } from '@nestjs/common';
+import { EVENT_TYPES } from './dto/controls.dto.js';
+import type { EventView } from './views.js';
+import { assertOwnerId } from './wallet.service.js';
+
+export interface EventPage {
+  data: EventView[];
+  /** The id of the last event returned, or the `after` given when there was none: poll with it. */
+  next_cursor: string | null;
+}
+
+export const eventId = (pos: string | number | bigint) => `evt_${pos}`;
+
+/**
+ * The wallet event feed (spec section 9). Events are written by the ledger's
+ * SQL in the transaction that changed the wallet; here they get their feed
+ * position (events_sequence, after commit) and are read in that order.
+ */
+@Injectable()
+export class EventsService {
+  constructor(private readonly db: Database) {}
+
+  /** Gives the committed events that have none a feed position; how many it positioned. */
+  async sequence(limit = 10_000): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(`SELECT events_sequence($1) AS n`, [limit]);
+    return rows[0].n;
+  }
+
+  /** Events after `after`, in feed order: every committed event exactly once to a consumer following next_cursor. */
+  async list(q: { after?: string; limit?: number; ownerId?: string; types?: string }): Promise<EventPage> {
+    const types = q.types ? q.types.split(',') : null;
+    const unknown = types?.filter((t) => !(EVENT_TYPES as readonly string[]).includes(t)) ?? [];
+    if (unknown.length > 0) {
+      throw Errors.validation(`Unknown event type ${unknown.join(', ')}`, [
+        { field: 'types', message: `types must be among ${EVENT_TYPES.join(', ')}` },
+      ]);
+    }
+    let walletId: string | null = null;
+    if (q.ownerId !== undefined) {
+      assertOwnerId(q.ownerId);
+      const rows = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [q.ownerId]);
+      if (!rows[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${q.ownerId}`);
+      walletId = rows[0].id;
+    }
+    const after = q.after ? q.after.slice(4) : '0';
+    const limit = q.limit ?? 100;
+    await this.sequence();
+    const rows = await this.db.query<{
+      pos: string;
+      seq: string;
+      type: string;
+      created_at: Date;
+      owner_id: string;
+      data: Record<string, unknown>;
+    }>(
+      `SELECT e.pos::text, e.seq::text, e.type, e.created_at, w.owner_id, e.data
+       FROM events e JOIN wallets w ON w.id = e.wallet_id
+       WHERE e.pos > $1::bigint AND ($2::uuid IS NULL OR e.wallet_id = $2) AND ($3::text[] IS NULL OR e.type = ANY ($3))
+       ORDER BY e.pos LIMIT $4`,
+      [after, walletId, types, limit],
+    );
+    const data = rows.map((r) => ({
+      id: eventId(r.pos),
+      seq: Number(r.seq),
+      type: r.type,
+      created_at: r.created_at.toISOString(),
+      owner_id: r.owner_id,
+      data: r.data,
+    }));
+    return { data, next_cursor: data.length > 0 ? data[data.length - 1].id : (q.after ?? null) };
+  }
+}

@@ -546,7 +546,8 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
       END $$`);
   }
 
-  async down(q: QueryRunner): Promise<void> {
-    throw new Error('CreateSpendControls1764700000000 cannot be reverted: restore from a backup taken before it');
+  /** Forward only: the ledger's functions of before are not kept here; restore a backup taken before this migration. */
+  down(): Promise<void> {
+    return Promise.reject(new Error('CreateSpendControls1764700000000 is forward only: restore the backup taken before it'));
   }
 }

@@ -111,6 +111,18 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
         RAISE EXCEPTION USING ERRCODE = 'TW001', MESSAGE = p_code, DETAIL = p_detail, HINT = p_ext::text;
       END $$`);
 
+    // Wallets from before the stream open it with their balance, so replaying any wallet's events
+    // gives its balance.
+    await q.query(`
+      INSERT INTO events (wallet_id, seq, type, data, created_at, pos)
+      SELECT w.id, 1, 'wallet.created',
+        jsonb_build_object('owner_id', w.owner_id, 'opening', true, 'balance_change', jsonb_build_object(
+          'available', ledger_tokens((SELECT coalesce(sum(remaining), 0) FROM buckets b WHERE b.wallet_id = w.id)::bigint),
+          'held', ledger_tokens((SELECT coalesce(sum(reserved), 0) FROM reservations r WHERE r.wallet_id = w.id AND r.status = 'pending')::bigint))),
+        now(), row_number() OVER (ORDER BY w.created_at, w.id)
+      FROM wallets w`);
+    await q.query(`UPDATE event_feed SET last_pos = (SELECT count(*) FROM events)`);
+
     // ---- events ---------------------------------------------------------------------------
     // The caller holds the wallet lock: seq is the wallet's last plus one, without gaps.
     await q.query(`
@@ -334,7 +346,8 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
 
     // Creates or replaces a budget. The same scope, subject and period keep their counters (only the
     // limit changes); a new definition counts, once, what the wallet already held or settled in the
-    // current period, and joins the counters of the pending holds it counted.
+    // current period, and joins the counters of the holds it counted (so that a counter is always
+    // the sum of what its holds hold or took: ledger verify checks it).
     await q.query(`
       CREATE FUNCTION ledger_put_budget(p_owner text, p_name text, p_scope text, p_subject text, p_period text, p_limit bigint, p_now timestamptz, p_free bigint)
       RETURNS json LANGUAGE plpgsql AS $$
@@ -361,7 +374,7 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
               AND (p_scope = 'wallet' OR (p_scope = 'api_key' AND r.api_key_id::text = p_subject) OR (p_scope = 'spender' AND r.spender_id = p_subject))
             RETURNING id INTO v_counter;
           UPDATE reservations r SET counters = coalesce(r.counters, '{}') || v_counter
-            WHERE r.wallet_id = w.id AND r.status = 'pending' AND r.created_at >= v_start
+            WHERE r.wallet_id = w.id AND r.created_at >= v_start
               AND (p_scope = 'wallet' OR (p_scope = 'api_key' AND r.api_key_id::text = p_subject) OR (p_scope = 'spender' AND r.spender_id = p_subject));
         END IF;
         PERFORM ledger_eval_budget_alerts(w.id, p_now);

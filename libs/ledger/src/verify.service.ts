@@ -126,6 +126,49 @@ export class VerifyService {
       (r) => `bucket ${String(r.id)} has ${String(r.due)} due but its pending holds have ${String(r.held)}`,
     );
 
+    add(
+      "6. a wallet's events are numbered 1..n without gaps",
+      await q(
+        `SELECT wallet_id, count(*)::int AS n, max(seq)::int AS last FROM events GROUP BY wallet_id HAVING count(*) <> max(seq) LIMIT ${LIMIT}`,
+      ),
+      (r) => `wallet ${String(r.wallet_id)} has ${String(r.n)} events but its last seq is ${String(r.last)}`,
+    );
+    add(
+      "6. a wallet's events replay to its balance",
+      await q(
+        `WITH e AS (SELECT wallet_id, sum((data->'balance_change'->>'available')::numeric * 1000)::bigint AS available,
+                           sum((data->'balance_change'->>'held')::numeric * 1000)::bigint AS held
+                    FROM events WHERE data ? 'balance_change' GROUP BY wallet_id),
+              b AS (SELECT wallet_id, sum(remaining)::bigint AS available FROM buckets GROUP BY wallet_id),
+              h AS (SELECT wallet_id, sum(reserved)::bigint AS held FROM reservations WHERE status = 'pending' GROUP BY wallet_id)
+         SELECT w.id, coalesce(e.available, 0)::text AS ea, coalesce(b.available, 0)::text AS ba, coalesce(e.held, 0)::text AS eh,
+                coalesce(h.held, 0)::text AS hh
+         FROM wallets w LEFT JOIN e ON e.wallet_id = w.id LEFT JOIN b ON b.wallet_id = w.id LEFT JOIN h ON h.wallet_id = w.id
+         WHERE coalesce(e.available, 0) <> coalesce(b.available, 0) OR coalesce(e.held, 0) <> coalesce(h.held, 0) LIMIT ${LIMIT}`,
+      ),
+      (r) =>
+        `wallet ${String(r.id)}: events replay to ${String(r.ea)} in buckets and ${String(r.eh)} held, the ledger has ${String(r.ba)} and ${String(r.hh)}`,
+    );
+    add(
+      '6. every transfer since the stream began has its event',
+      await q(
+        `SELECT t.id FROM transfers t
+         WHERE t.created_at >= (SELECT min(created_at) FROM events e0 WHERE e0.wallet_id = t.wallet_id)
+           AND NOT EXISTS (SELECT 1 FROM events e WHERE e.wallet_id = t.wallet_id AND e.data->>'transfer_id' = t.id::text) LIMIT ${LIMIT}`,
+      ),
+      (r) => `transfer ${String(r.id)} has no event`,
+    );
+    add(
+      '7. a budget counter is what its holds hold or took',
+      await q(
+        `SELECT c.wallet_id, c.id::text, c.used::text AS used, coalesce(r.s, 0)::text AS holds FROM budget_counters c
+         LEFT JOIN (SELECT x.counter, sum(CASE WHEN status = 'pending' THEN reserved ELSE settled END) AS s
+                    FROM reservations, unnest(counters) AS x(counter) WHERE counters IS NOT NULL GROUP BY x.counter) r ON r.counter = c.id
+         WHERE c.used <> coalesce(r.s, 0) LIMIT ${LIMIT}`,
+      ),
+      (r) => `budget counter ${String(r.id)} of wallet ${String(r.wallet_id)} says ${String(r.used)} but its holds hold or took ${String(r.holds)}`,
+    );
+
     violations.push(...(await this.extra.run(this.db)));
 
     const [counts] = await q(`SELECT (SELECT count(*) FROM transfers)::int AS transfers, (SELECT count(*) FROM entries)::int AS entries,

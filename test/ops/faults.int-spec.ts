@@ -33,7 +33,8 @@ describe('fault drills', () => {
       stdio: 'ignore',
     });
     const url = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 100; i++) {
+    // Up to 30 s: a loaded CI machine starts Node slowly.
+    for (let i = 0; i < 300; i++) {
       if (
         await fetch(`${url}/health/live`).then(
           (r) => r.ok,

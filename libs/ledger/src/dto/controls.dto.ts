@@ -63,7 +63,11 @@ export class PutBudgetDto {
 }
 
 export class PutAlertDto {
-  @ApiProperty({ enum: ['balance_below', 'budget_used'], example: 'balance_below' })
+  @ApiProperty({
+    enum: ['balance_below', 'budget_used'],
+    example: 'balance_below',
+    description: 'balance_below watches the available balance (give threshold); budget_used watches a budget (give budget and percent).',
+  })
   @IsIn(['balance_below', 'budget_used'], { message: 'type must be balance_below or budget_used' })
   type!: 'balance_below' | 'budget_used';
 

@@ -15,7 +15,7 @@ describe('alerts', () => {
     let after: string | null = null;
     for (;;) {
       const q = new URLSearchParams({ owner_id: owner, limit: '500', ...(types ? { types } : {}), ...(after ? { after } : {}) });
-      const page = await call(t, 'GET', `/v1/events?${q}`);
+      const page = await call(t, 'GET', `/v1/events?${q.toString()}`);
       expect(page.status).toBe(200);
       out.push(...page.body.data);
       if (page.body.data.length === 0) return out;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { MaintenanceService } from '@app/ledger';
-import { call, grantTokens, idemKey, TestApp, useApp } from '../support/app.js';
+import { call, grantTokens, idemKey, useApp } from '../support/app.js';
 import { controlClock } from '../support/clock.js';
 import { expectFeedMatchesLedger, FeedConsumer } from './feed.js';
 

@@ -35,7 +35,7 @@ export class FeedConsumer {
     if (this.cursor) q.set('after', this.cursor);
     let page;
     try {
-      page = await call(this.app(), 'GET', `/v1/events?${q}`);
+      page = await call(this.app(), 'GET', `/v1/events?${q.toString()}`);
     } catch {
       return false;
     }

@@ -166,7 +166,8 @@ export class VerifyService {
                     FROM reservations, unnest(counters) AS x(counter) WHERE counters IS NOT NULL GROUP BY x.counter) r ON r.counter = c.id
          WHERE c.used <> coalesce(r.s, 0) LIMIT ${LIMIT}`,
       ),
-      (r) => `budget counter ${String(r.id)} of wallet ${String(r.wallet_id)} says ${String(r.used)} but its holds hold or took ${String(r.holds)}`,
+      (r) =>
+        `budget counter ${String(r.id)} of wallet ${String(r.wallet_id)} says ${String(r.used)} but its holds hold or took ${String(r.holds)}`,
     );
 
     violations.push(...(await this.extra.run(this.db)));

@@ -4,6 +4,7 @@ import { MaintenanceService } from '@app/ledger';
 import fc from 'fast-check';
 import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
 import { controlClock, TestClock } from '../support/clock.js';
+import { expectFeedMatchesLedger, FeedConsumer } from './feed.js';
 
 /**
  * Random operation sequences over real HTTP against an in-memory model of
@@ -239,6 +240,9 @@ describe('ledger model (property-based, over HTTP)', () => {
   let t: TestApp;
   let clock: TestClock;
   let maintenance: MaintenanceService;
+  // A gateway following the event feed all along, concurrently with the sequences.
+  let feed: FeedConsumer;
+  let following: Promise<void>;
   let run = 0;
   const stats: Record<string, number> = {};
   const count = (what: string) => {
@@ -249,6 +253,8 @@ describe('ledger model (property-based, over HTTP)', () => {
     t = await startApp();
     clock = controlClock(t, RUN_START);
     maintenance = t.app.get(MaintenanceService);
+    feed = new FeedConsumer(t, { limit: 50 });
+    following = feed.follow();
   });
   afterAll(async () => {
     if (t) {
@@ -411,6 +417,12 @@ describe('ledger model (property-based, over HTTP)', () => {
         },
       );
       if (process.env.FC_STATS) console.log(JSON.stringify(stats));
+      // The consumer saw every event of every wallet exactly once, and replaying them gives the balances.
+      await feed.stop(following);
+      await feed.drain();
+      const owners = (await t.app.get(Database).query<{ owner_id: string }>(`SELECT owner_id FROM wallets`)).map((w) => w.owner_id);
+      expect(owners.length).toBeGreaterThanOrEqual(OWNERS);
+      await expectFeedMatchesLedger(t, feed, owners);
       // The sequences reached the interesting outcomes, not only the happy path.
       for (const outcome of ['reserve_201', 'reserve_402', 'settle_200', 'settle_409', 'settle_422', 'release_200', 'replayed']) {
         expect([outcome, (stats[outcome] ?? 0) > 0]).toEqual([outcome, true]);

@@ -8,7 +8,19 @@ import { join, relative } from 'node:path';
  * deletes them by hand is a second set of money rules. This scan fails with
  * the file and line of each such statement.
  */
-const LEDGER_TABLES = ['wallets', 'buckets', 'accounts', 'transfers', 'entries', 'reservations'];
+const LEDGER_TABLES = [
+  'wallets',
+  'buckets',
+  'accounts',
+  'transfers',
+  'entries',
+  'reservations',
+  'budgets',
+  'budget_counters',
+  'alerts',
+  'events',
+  'event_feed',
+];
 const WRITE = new RegExp(`\\b(INSERT\\s+INTO|UPDATE|DELETE\\s+FROM|TRUNCATE(\\s+TABLE)?)\\s+(${LEDGER_TABLES.join('|')})\\b`, 'i');
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 

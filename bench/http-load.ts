@@ -15,6 +15,8 @@ export interface HttpLoadSpec {
   hotOwner: string | null;
   /** Tokens per reservation, as the API takes them ("0.010"). */
   amount: string;
+  /** Sent as every reservation's spender_id (scenario g), or none. */
+  spenderId?: string | null;
   label: string;
 }
 
@@ -26,7 +28,7 @@ export async function runHttpLoad(spec: HttpLoadSpec, progress?: (p: Progress) =
   const client = new HttpClient(spec.baseUrl, spec.apiKey, spec.clients);
   const run = `${spec.label}-${randomBytes(4).toString('hex')}`;
   const seq = new Array<number>(spec.clients).fill(0);
-  const reserveBody = { amount: spec.amount };
+  const reserveBody = spec.spenderId ? { amount: spec.amount, spender_id: spec.spenderId } : { amount: spec.amount };
   try {
     return await runTimed({
       clients: spec.clients,

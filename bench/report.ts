@@ -105,6 +105,7 @@ const RATIOS = [
   ['a', 'f', 'HTTP / pgbench floor'],
   ['c', 'f', 'direct pg / pgbench floor'],
   ['b', 'a', 'hot wallet / spread, HTTP'],
+  ['g', 'a', 'with 3 budgets + 2 alerts / without, HTTP'],
   ['d', 'c', 'hot wallet / spread, direct pg'],
 ] as const;
 
@@ -135,6 +136,14 @@ export function ratioReport(rows: Row[], rounds: number): string[] {
   }
   const a = of('a');
   const c = of('c');
+  const g = of('g');
+  if (a.length && g.length) {
+    const ratio = median(g.map((r) => rate(r.result))) / median(a.map((r) => rate(r.result)));
+    if (lines.length) lines.push('');
+    lines.push(
+      `ratio (g)/(a), spend controls on every wallet: ${(ratio * 100).toFixed(0)}%  (aim >= 85%: ${ratio >= 0.85 ? 'met' : 'NOT met'})`,
+    );
+  }
   if (a.length && c.length) {
     const what = rounds > 1 ? ` (median of ${rounds} rounds)` : '';
     const ratio = median(a.map((r) => rate(r.result))) / median(c.map((r) => rate(r.result)));

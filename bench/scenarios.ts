@@ -39,21 +39,23 @@ interface PairScenario {
   run: (p: (x: Progress) => void) => Promise<TimedResult>;
 }
 
-async function createWallets(client: HttpClient): Promise<void> {
+/** Creates `${prefix}0..WALLETS-1` over HTTP, then runs `then` for each (its budgets and alerts, for g). */
+async function createWallets(client: HttpClient, prefix: string, then?: (owner: string) => Promise<void>): Promise<void> {
   let next = 0;
   let done = 0;
   const t0 = performance.now();
   const ticker = setInterval(() => {
     const s = (performance.now() - t0) / 1000;
-    err(`[setup] wallets ${done}/${S.WALLETS} (${Math.round(done / s)}/s)`);
+    err(`[setup] wallets ${prefix}* ${done}/${S.WALLETS} (${Math.round(done / s)}/s)`);
   }, 1000);
   try {
     await Promise.all(
       Array.from({ length: Math.min(S.SETUP_CONCURRENCY, S.WALLETS) }, async () => {
         while (next < S.WALLETS) {
-          const owner = `${S.OWNER_PREFIX}${next++}`;
+          const owner = `${prefix}${next++}`;
           const r = await client.request('PUT', `/v1/wallets/${owner}`);
           if (r.status !== 201 && r.status !== 200) throw new HttpError(`PUT wallet ${owner}`, r);
+          if (then) await then(owner);
           done++;
         }
       }),
@@ -61,13 +63,35 @@ async function createWallets(client: HttpClient): Promise<void> {
   } finally {
     clearInterval(ticker);
   }
-  err(`[setup] wallets ${done}/${S.WALLETS} created in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  err(`[setup] wallets ${prefix}* ${done}/${S.WALLETS} created in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+}
+
+/**
+ * Scenario g's spend controls on one wallet: budgets for the wallet (day), the bench's API key
+ * (month) and its spender (week), all far above what a round spends, and two alerts that are
+ * evaluated on every change and never fire (the balance stays above 0.5; the day budget far
+ * from 90%).
+ */
+async function addControls(client: HttpClient, owner: string, principalId: string): Promise<void> {
+  const puts: [string, unknown][] = [
+    ['budgets/day', { limit: '1000000', period: 'day', scope: 'wallet' }],
+    ['budgets/key-month', { limit: '1000000', period: 'month', scope: 'api_key', subject: principalId }],
+    ['budgets/spender-week', { limit: '1000000', period: 'week', scope: 'spender', subject: S.CONTROLS_SPENDER }],
+    ['alerts/low', { type: 'balance_below', threshold: '0.5' }],
+    ['alerts/day-90', { type: 'budget_used', budget: 'day', percent: 90 }],
+  ];
+  for (const [path, body] of puts) {
+    const r = await client.request('PUT', `/v1/wallets/${owner}/${path}`, body);
+    if (r.status !== 201 && r.status !== 200) throw new HttpError(`PUT ${path} of ${owner}`, r);
+  }
 }
 
 /** The pair scenarios' wallets: `bench-w-<i>` with their weekly free tokens, and the topped-up hot wallet. */
 export async function preparePairWallets(ctx: BenchContext): Promise<void> {
   const setupClient = new HttpClient(ctx.baseUrl, ctx.apiKey, S.SETUP_CONCURRENCY);
-  await createWallets(setupClient);
+  await createWallets(setupClient, S.OWNER_PREFIX);
+  if (S.SCENARIOS.includes('g'))
+    await createWallets(setupClient, S.CONTROLS_OWNER_PREFIX, (o) => addControls(setupClient, o, ctx.principalId));
   const hot = await setupClient.request('PUT', `/v1/wallets/${S.HOT_OWNER}`);
   if (hot.status !== 201) throw new HttpError('PUT hot wallet', hot);
   setupClient.close();
@@ -100,7 +124,7 @@ function runHttpInChild(spec: HttpLoadSpec, progress: (p: Progress) => void): Pr
   });
 }
 
-/** Scenarios (a) to (d), and (f). */
+/** Scenarios (a) to (d), (f) and (g). */
 export function pairScenarios(ctx: BenchContext): PairScenario[] {
   const common = {
     clients: S.CLIENTS,
@@ -110,10 +134,19 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
     ownerPrefix: S.OWNER_PREFIX,
     walletCount: S.WALLETS,
   };
-  const http = (label: string, hotOwner: string | null) => (p: (x: Progress) => void) => {
-    const spec: HttpLoadSpec = { ...common, baseUrl: ctx.baseUrl, apiKey: ctx.apiKey, hotOwner, label };
-    return S.LOADGEN === 'process' ? runHttpInChild(spec, p) : runHttpLoad(spec, p);
-  };
+  const http =
+    (label: string, hotOwner: string | null, controls = false) =>
+    (p: (x: Progress) => void) => {
+      const spec: HttpLoadSpec = {
+        ...common,
+        ...(controls ? { ownerPrefix: S.CONTROLS_OWNER_PREFIX, spenderId: S.CONTROLS_SPENDER } : {}),
+        baseUrl: ctx.baseUrl,
+        apiKey: ctx.apiKey,
+        hotOwner,
+        label,
+      };
+      return S.LOADGEN === 'process' ? runHttpInChild(spec, p) : runHttpLoad(spec, p);
+    };
   const direct = (label: string, hotOwner: string | null) => (p: (x: Progress) => void) =>
     runPgLoad(
       {
@@ -157,6 +190,13 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
     { key: 'a', title: `HTTP, ${S.WALLETS} wallets`, kind: 'http', clients: S.CLIENTS, run: http('a', null) },
     { key: 'b', title: 'HTTP, 1 hot wallet', kind: 'http', clients: S.CLIENTS, run: http('b', S.HOT_OWNER) },
     { key: 'c', title: `direct pg, ${S.WALLETS} wallets`, kind: 'pg', clients: S.CLIENTS, run: direct('c', null) },
+    {
+      key: 'g',
+      title: `HTTP, ${S.WALLETS} wallets, 3 budgets + 2 alerts each`,
+      kind: 'http',
+      clients: S.CLIENTS,
+      run: http('g', null, true),
+    },
     { key: 'd', title: 'direct pg, 1 hot wallet', kind: 'pg', clients: S.CLIENTS, run: direct('d', S.HOT_OWNER) },
     {
       key: 'f',

@@ -28,7 +28,7 @@ export const PGBENCH_CLIENTS = Math.floor(envInt('BENCH_PGBENCH_CLIENTS', CLIENT
 /** pgbench -M: `prepared` (the floor), or `extended` (a statement parsed and planned every time, as node-pg sends them). */
 export const PGBENCH_MODE = (process.env.BENCH_PGBENCH_MODE || 'prepared') as 'prepared' | 'extended';
 export const SCENARIOS_DEFAULTED = !process.env.BENCH_SCENARIOS;
-export const SCENARIOS = (process.env.BENCH_SCENARIOS || (PGBENCH ? 'a,b,c,f,e' : 'a,b,c,e'))
+export const SCENARIOS = (process.env.BENCH_SCENARIOS || (PGBENCH ? 'a,b,c,f,g,e' : 'a,b,c,g,e'))
   .split(',')
   .map((s) => s.trim().toLowerCase())
   .filter(Boolean);
@@ -41,6 +41,9 @@ export const AMOUNT = '0.010';
 export const HOT_TOP_UP_TOKENS = 1_000_000n;
 export const OWNER_PREFIX = 'bench-w-';
 export const HOT_OWNER = 'bench-hot';
+// (g): the wallets of (a) again, each with 3 budgets and 2 alerts, reserved for one spender.
+export const CONTROLS_OWNER_PREFIX = 'bench-c-';
+export const CONTROLS_SPENDER = 'bench-spender';
 // (e): image generations.
 export const GEN_SECONDS = envInt('BENCH_GEN_SECONDS', SECONDS, 1);
 export const GEN_WALLETS = Math.floor(envInt('BENCH_GEN_WALLETS', 1000, 1));
@@ -53,7 +56,7 @@ export const GEN_OWNER_PREFIX = 'bench-g-';
 
 if (LOADGEN !== 'process' && LOADGEN !== 'inline') throw new Error('BENCH_LOADGEN must be process or inline');
 for (const s of SCENARIOS)
-  if (!['a', 'b', 'c', 'd', 'e', 'f'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d, e, f)`);
+  if (!['a', 'b', 'c', 'd', 'e', 'f', 'g'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d, e, f, g)`);
 if (SCENARIOS.includes('f') && !PGBENCH)
   throw new Error('scenario f needs pgbench (it comes with PostgreSQL): put it on PATH or set BENCH_PGBENCH');
 if (PGBENCH_MODE !== 'prepared' && PGBENCH_MODE !== 'extended') throw new Error('BENCH_PGBENCH_MODE must be prepared or extended');

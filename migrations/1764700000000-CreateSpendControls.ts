@@ -171,41 +171,41 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
       $$`);
 
     // ---- alerts ---------------------------------------------------------------------------
-    await q.query(`
-      CREATE FUNCTION ledger_flip_alert(p_wallet uuid, a alerts, p_now boolean, p_at timestamptz, p_data jsonb) RETURNS void LANGUAGE plpgsql AS $$
-      BEGIN
-        IF a.triggered = p_now THEN RETURN; END IF;
-        UPDATE alerts SET triggered = p_now, changed_at = p_at WHERE wallet_id = p_wallet AND name = a.name;
-        PERFORM ledger_event(p_wallet, CASE WHEN p_now THEN 'alert.triggered' ELSE 'alert.resolved' END,
-          jsonb_build_object('alert', a.name, 'type', a.type) || p_data, p_at);
-      END $$`);
+    // Each evaluation is one UPDATE that flips only the alerts whose condition changed (usually
+    // none: no row, and the balance is not even summed), then one event per flip.
     await q.query(`
       CREATE FUNCTION ledger_eval_balance_alerts(p_wallet uuid, p_at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
       DECLARE
-        a alerts;
-        v_available bigint;
+        f record;
       BEGIN
-        FOR a IN SELECT * FROM alerts WHERE wallet_id = p_wallet AND type = 'balance_below' ORDER BY name LOOP
-          IF v_available IS NULL THEN v_available := ledger_available(p_wallet, p_at); END IF;
-          PERFORM ledger_flip_alert(p_wallet, a, v_available < a.threshold, p_at,
-            jsonb_build_object('threshold', ledger_tokens(a.threshold), 'available', ledger_tokens(v_available)));
+        -- The sum is an InitPlan: run only when the wallet has a balance alert.
+        FOR f IN UPDATE alerts a SET triggered = NOT a.triggered, changed_at = p_at
+                 WHERE a.wallet_id = p_wallet AND a.type = 'balance_below'
+                   AND a.triggered <> ((SELECT ledger_available(p_wallet, p_at)) < a.threshold)
+                 RETURNING a.name, a.triggered, a.threshold, (SELECT ledger_available(p_wallet, p_at)) AS available LOOP
+          PERFORM ledger_event(p_wallet, CASE WHEN f.triggered THEN 'alert.triggered' ELSE 'alert.resolved' END,
+            jsonb_build_object('alert', f.name, 'type', 'balance_below', 'threshold', ledger_tokens(f.threshold),
+              'available', ledger_tokens(f.available)), p_at);
         END LOOP;
       END $$`);
     await q.query(`
       CREATE FUNCTION ledger_eval_budget_alerts(p_wallet uuid, p_at timestamptz) RETURNS void LANGUAGE plpgsql AS $$
       DECLARE
-        x record;
+        f record;
       BEGIN
-        FOR x IN SELECT a AS alert, b.limit_mt, coalesce(c.used, 0) AS used, b.period
-                 FROM alerts a
-                 JOIN budgets b ON b.wallet_id = a.wallet_id AND b.name = a.budget
-                 LEFT JOIN budget_counters c ON c.wallet_id = b.wallet_id AND c.budget_id = b.id
-                   AND c.period_start = ledger_period_start(b.period, p_at)
-                 WHERE a.wallet_id = p_wallet AND a.type = 'budget_used' ORDER BY a.name LOOP
-          -- used/limit >= percent/100, in integers; a zero limit is used up from the start.
-          PERFORM ledger_flip_alert(p_wallet, x.alert, x.used * 100 >= x.limit_mt * (x.alert).percent, p_at,
-            jsonb_build_object('budget', (x.alert).budget, 'percent', (x.alert).percent, 'limit', ledger_tokens(x.limit_mt),
-              'used', ledger_tokens(x.used), 'resets_at', ledger_ts(ledger_period_end(x.period, p_at))));
+        -- used/limit >= percent/100, in integers; a zero limit is used up from the start.
+        FOR f IN WITH u AS (
+                   SELECT b.name, b.limit_mt, b.period, coalesce(c.used, 0) AS used FROM budgets b
+                   LEFT JOIN budget_counters c ON c.wallet_id = b.wallet_id AND c.budget_id = b.id
+                     AND c.period_start = ledger_period_start(b.period, p_at)
+                   WHERE b.wallet_id = p_wallet)
+                 UPDATE alerts a SET triggered = NOT a.triggered, changed_at = p_at FROM u
+                 WHERE a.wallet_id = p_wallet AND a.type = 'budget_used' AND u.name = a.budget
+                   AND a.triggered <> (u.used * 100 >= u.limit_mt * a.percent)
+                 RETURNING a.name, a.triggered, a.budget, a.percent, u.limit_mt, u.used, u.period LOOP
+          PERFORM ledger_event(p_wallet, CASE WHEN f.triggered THEN 'alert.triggered' ELSE 'alert.resolved' END,
+            jsonb_build_object('alert', f.name, 'type', 'budget_used', 'budget', f.budget, 'percent', f.percent,
+              'limit', ledger_tokens(f.limit_mt), 'used', ledger_tokens(f.used), 'resets_at', ledger_ts(ledger_period_end(f.period, p_at))), p_at);
         END LOOP;
       END $$`);
 
@@ -309,27 +309,35 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
       CREATE FUNCTION ledger_count_budgets(w wallets, p_amount bigint, p_spender text, p_api_key uuid, p_now timestamptz)
       RETURNS bigint[] LANGUAGE plpgsql AS $$
       DECLARE
-        b budgets;
-        v_counter bigint;
-        v_used bigint;
         v_counters bigint[];
+        v_over bigint;
+        b budgets;
+        v_used bigint;
       BEGIN
-        FOR b IN SELECT * FROM budgets WHERE wallet_id = w.id
-                   AND (scope = 'wallet' OR (scope = 'api_key' AND subject = p_api_key::text) OR (scope = 'spender' AND subject = p_spender))
-                 ORDER BY name LOOP
-          INSERT INTO budget_counters (wallet_id, budget_id, period_start, used) VALUES (w.id, b.id, ledger_period_start(b.period, p_now), p_amount)
+        -- One statement for every matching budget: count the hold, and see whether one is passed.
+        WITH m AS (
+          SELECT id, limit_mt, period, name FROM budgets WHERE wallet_id = w.id
+            AND (scope = 'wallet' OR (scope = 'api_key' AND subject = p_api_key::text) OR (scope = 'spender' AND subject = p_spender))
+        ), up AS (
+          INSERT INTO budget_counters (wallet_id, budget_id, period_start, used)
+            SELECT w.id, m.id, ledger_period_start(m.period, p_now), p_amount FROM m
             ON CONFLICT (wallet_id, budget_id, period_start) DO UPDATE SET used = budget_counters.used + excluded.used
-            RETURNING id, used INTO v_counter, v_used;
-          IF v_used > b.limit_mt THEN
-            PERFORM ledger_fail_with('budget_exceeded', format('Budget %s: limit %s per %s, %s used, %s requested; resets at %s',
-              b.name, ledger_tokens(b.limit_mt), b.period, ledger_tokens(v_used - p_amount), ledger_tokens(p_amount),
+            RETURNING id, budget_id, used
+        )
+        SELECT array_agg(up.id ORDER BY up.id), (array_agg(m.id ORDER BY m.name) FILTER (WHERE up.used > m.limit_mt))[1]
+          INTO v_counters, v_over
+          FROM up JOIN m ON m.id = up.budget_id;
+        IF v_over IS NOT NULL THEN
+          SELECT * INTO b FROM budgets WHERE wallet_id = w.id AND id = v_over;
+          SELECT used - p_amount INTO v_used FROM budget_counters
+            WHERE wallet_id = w.id AND budget_id = v_over AND period_start = ledger_period_start(b.period, p_now);
+          PERFORM ledger_fail_with('budget_exceeded', format('Budget %s: limit %s per %s, %s used, %s requested; resets at %s',
+              b.name, ledger_tokens(b.limit_mt), b.period, ledger_tokens(v_used), ledger_tokens(p_amount),
               coalesce(ledger_ts(ledger_period_end(b.period, p_now)), 'never (period total)')),
-              jsonb_build_object('budget', jsonb_build_object('name', b.name, 'scope', b.scope, 'subject', b.subject, 'period', b.period,
-                'limit', ledger_tokens(b.limit_mt), 'used', ledger_tokens(v_used - p_amount), 'requested', ledger_tokens(p_amount),
-                'resets_at', ledger_ts(ledger_period_end(b.period, p_now)))));
-          END IF;
-          v_counters := v_counters || v_counter;
-        END LOOP;
+            jsonb_build_object('budget', jsonb_build_object('name', b.name, 'scope', b.scope, 'subject', b.subject, 'period', b.period,
+              'limit', ledger_tokens(b.limit_mt), 'used', ledger_tokens(v_used), 'requested', ledger_tokens(p_amount),
+              'resets_at', ledger_ts(ledger_period_end(b.period, p_now)))));
+        END IF;
         RETURN v_counters;
       END $$`);
 

@@ -67,7 +67,7 @@ const ROUTES: Record<string, Route> = {
         metadata,
       })
       .map(({ base, ...rest }) => defined({ ...base, ...rest })),
-    fields: ['amount', 'variant', 'quantity', 'expires_in', 'ref', 'metadata'],
+    fields: ['amount', 'variant', 'quantity', 'expires_in', 'ref', 'metadata', 'spender_id'],
   },
   settle: {
     method: 'POST',
@@ -100,7 +100,7 @@ const ROUTES: Record<string, Route> = {
         metadata,
       })
       .map(defined),
-    fields: ['owner_id', 'model', 'prompt', 'variant', 'n', 'size', 'quality', 'seed', 'webhook_url', 'metadata'],
+    fields: ['owner_id', 'model', 'prompt', 'variant', 'n', 'size', 'quality', 'seed', 'webhook_url', 'metadata', 'spender_id'],
   },
   batch: {
     method: 'POST',
@@ -111,7 +111,7 @@ const ROUTES: Record<string, Route> = {
       variant: fc.constant('gpt-image-1-min'),
       items: fc.constant([{ prompt: 'a' }, { prompt: 'b', n: 1, seed: 3 }]),
     }),
-    fields: ['owner_id', 'variant', 'items', 'webhook_url'],
+    fields: ['owner_id', 'variant', 'items', 'webhook_url', 'spender_id'],
   },
   checkout: {
     method: 'POST',
@@ -168,6 +168,32 @@ const ROUTES: Record<string, Route> = {
     param: () => generationId,
     valid: fc.record({ reason, amount: opt(fc.constant('0.001')) }).map(defined),
     fields: ['reason', 'amount'],
+  },
+  budget: {
+    method: 'PUT',
+    path: (p) => `/v1/wallets/fz_b/budgets/${p}`,
+    param: () => 'fz-budget',
+    valid: fc.oneof(
+      fc.record({
+        limit: fc.constantFrom('1000', 1000, '999.5'),
+        period: fc.constantFrom('day', 'week', 'month', 'total'),
+        scope: fc.constant('wallet'),
+      }),
+      fc.record({
+        limit: fc.constant('1000'),
+        period: fc.constant('day'),
+        scope: fc.constant('spender'),
+        subject: fc.constantFrom('ann', 'b.o:b@x'),
+      }),
+    ),
+    fields: ['limit', 'period', 'scope', 'subject'],
+  },
+  alert: {
+    method: 'PUT',
+    path: (p) => `/v1/wallets/fz_b/alerts/${p}`,
+    param: () => 'fz-alert',
+    valid: fc.record({ type: fc.constant('balance_below'), threshold: fc.constantFrom('0', '1.5', 2) }),
+    fields: ['type', 'threshold', 'budget', 'percent'],
   },
   price: {
     method: 'PUT',
@@ -340,7 +366,10 @@ describe('fuzz: every value-moving route (spec section 8)', () => {
                 (SELECT count(*) FROM generations)::text AS generations,
                 (SELECT count(*) FROM batches)::text AS batches,
                 (SELECT count(*) FROM audit_log)::text AS audit,
-                (SELECT count(*) FROM idempotency_keys)::text AS idempotency_keys`,
+                (SELECT count(*) FROM idempotency_keys)::text AS idempotency_keys,
+                (SELECT string_agg(name || ':' || limit_mt || ':' || period, ',' ORDER BY name) FROM budgets) AS budgets,
+                (SELECT string_agg(name || ':' || type || ':' || coalesce(threshold::text, '-'), ',' ORDER BY name) FROM alerts) AS alerts,
+                (SELECT count(*) FROM events)::text AS events`,
       )
     )[0];
 
@@ -420,7 +449,7 @@ describe('fuzz: every value-moving route (spec section 8)', () => {
   it('answers list queries with garbage parameters 200 or 400, never 500', async () => {
     const query = fc
       .dictionary(
-        fc.constantFrom('limit', 'cursor', 'from', 'to', 'action', 'actor', 'target_id', 'x'),
+        fc.constantFrom('limit', 'cursor', 'from', 'to', 'action', 'actor', 'target_id', 'x', 'after', 'types', 'spender_id', 'api_key_id'),
         fc.oneof(
           fc.string({ maxLength: 12 }),
           fc.string({ unit: 'binary-ascii', maxLength: 8 }),
@@ -437,6 +466,9 @@ describe('fuzz: every value-moving route (spec section 8)', () => {
       '/v1/admin/reports/summary',
       '/v1/admin/reports/daily',
       '/v1/wallets/fz_a/statement.csv',
+      '/v1/events',
+      '/v1/wallets/fz_a/budgets',
+      '/v1/wallets/fz_a/alerts',
     );
     await fc.assert(
       fc.asyncProperty(path, query, async (p, q) => {

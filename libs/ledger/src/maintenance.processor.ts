@@ -3,6 +3,7 @@ import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { EventsService } from './events.service.js';
 import { MaintenanceService } from './maintenance.service.js';
 
 export const SWEEP_JOB = 'sweep';
@@ -15,6 +16,7 @@ export const SWEEP_JOB = 'sweep';
 export class MaintenanceProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly maintenance: MaintenanceService,
+    private readonly events: EventsService,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly log: Logger,
@@ -43,7 +45,10 @@ export class MaintenanceProcessor extends WorkerHost implements OnApplicationBoo
     const released = await this.maintenance.releaseExpiredReservations();
     const expired = await this.maintenance.expireLapsedBuckets();
     await this.maintenance.pruneIdempotencyKeys();
-    this.log.debug({ released, expired: expired.buckets }, 'ledger sweep done');
-    return { released, expired_buckets: expired.buckets, expired_amount: expired.amount.toString() };
+    // The feed's positions, for when nobody reads GET /v1/events (its readers sequence first).
+    let sequenced = 0;
+    for (let n = await this.events.sequence(); n > 0; n = await this.events.sequence()) sequenced += n;
+    this.log.debug({ released, expired: expired.buckets, sequenced }, 'ledger sweep done');
+    return { released, expired_buckets: expired.buckets, expired_amount: expired.amount.toString(), sequenced };
   }
 }

@@ -1,4 +1,4 @@
-import { DomainError } from '@app/common';
+import { DomainError } from '../errors.js';
 import { describe, expect, it } from '@jest/globals';
 import { assertWebhookUrlAllowed, checkWebhookUrl, isPrivateAddress, type Resolver } from './url-guard.js';
 

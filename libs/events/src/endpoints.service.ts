@@ -152,13 +152,13 @@ export class EndpointsService {
     const disabled = dto.disabled ?? null;
     const head = await this.events.head();
     const secret = dto.secret ?? `whsec_${randomBytes(24).toString('base64url')}`;
-    const created = await this.db.query<{ name: string }>(
+    const created = await this.db.run<{ name: string }>(
       `INSERT INTO webhook_endpoints (name, url, types, secret, cursor_pos, created_at, updated_at, disabled_at)
        VALUES ($1, $2, $3, $4, $5, now(), now(), CASE WHEN $6::boolean THEN now() END)
        ON CONFLICT (name) DO NOTHING RETURNING name`,
       [name, dto.url, types, secret, head, disabled],
     );
-    if (created.length > 0) return { status: 201, body: { ...(await this.get(name)), secret } };
+    if (created.rowCount > 0) return { status: 201, body: { ...(await this.get(name)), secret } };
     await this.db.query(
       `UPDATE webhook_endpoints SET url = $2, types = $3, secret = coalesce($4, secret), updated_at = now(),
          disabled_at = CASE WHEN $5::boolean IS NULL THEN disabled_at WHEN $5::boolean THEN coalesce(disabled_at, now()) END
@@ -171,8 +171,8 @@ export class EndpointsService {
   /** Removes the endpoint with its deliveries and their attempts. */
   async delete(name: string): Promise<void> {
     assertName(name);
-    const rows = await this.db.query<{ name: string }>(`DELETE FROM webhook_endpoints WHERE name = $1 RETURNING name`, [name]);
-    if (rows.length === 0) throw Errors.notFound('webhook_endpoint_not_found', `No webhook endpoint ${name}`);
+    const { rowCount } = await this.db.run(`DELETE FROM webhook_endpoints WHERE name = $1`, [name]);
+    if (rowCount === 0) throw Errors.notFound('webhook_endpoint_not_found', `No webhook endpoint ${name}`);
   }
 
   /** The endpoint's delivery attempts, newest first; following next_cursor gives each once. */

@@ -112,6 +112,15 @@ describe('assertWebhookUrlAllowed', () => {
     expect(e.errors).toEqual([{ field: 'webhook_url', message: expect.stringContaining(why) }]);
   });
 
+  it('names another field when told, in the message too', async () => {
+    try {
+      await assertWebhookUrlAllowed('http://127.0.0.1/x', false, failing, 'url');
+      throw new Error('allowed');
+    } catch (e) {
+      expect((e as DomainError).errors).toEqual([{ field: 'url', message: expect.stringMatching(/^url must not resolve/) }]);
+    }
+  });
+
   it('refuses a hostname when any of its addresses is private', async () => {
     const e = await refusal('https://hooks.example.com/x', false, fixed('93.184.216.34', '10.0.0.5'));
     expect(e.errors?.[0].field).toBe('webhook_url');

@@ -25,7 +25,6 @@ import { GENERATE_JOB, GENERATION_QUEUE } from './queues.js';
 import { VARIANT_ROUTES, VariantRoute } from './variants.js';
 import { BatchRow, batchView, GENERATION_COLUMNS, GenerationRow, generationView } from './views.js';
 
-
 /** How long Redis may take to accept a job before the request is answered 503. */
 const QUEUE_TIMEOUT_MS = 2_000;
 

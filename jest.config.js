@@ -8,7 +8,7 @@ const transform = {
 };
 const transformIgnorePatterns = ['^(?!.*/node_modules/content-disposition/).*/node_modules/'];
 const moduleNameMapper = {
-  '^@app/(common|ledger|pricing|generation|billing|admin)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@app/(common|ledger|pricing|generation|billing|admin|events)$': '<rootDir>/libs/$1/src/index.ts',
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 const shared = { testEnvironment: 'node', extensionsToTreatAsEsm: ['.ts'], transform, transformIgnorePatterns, moduleNameMapper };

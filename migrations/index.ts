@@ -10,6 +10,7 @@ import { CreateStripeReversals1764600000000 } from './1764600000000-CreateStripe
 import { BackfillBucketReversals1764600001000 } from './1764600001000-BackfillBucketReversals.js';
 import { CreateSpendControls1764700000000 } from './1764700000000-CreateSpendControls.js';
 import { AddGenerationSpenders1764700001000 } from './1764700001000-AddGenerationSpenders.js';
+import { CreateWebhookEndpoints1764700002000 } from './1764700002000-CreateWebhookEndpoints.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   BackfillBucketReversals1764600001000,
   CreateSpendControls1764700000000,
   AddGenerationSpenders1764700001000,
+  CreateWebhookEndpoints1764700002000,
 ];

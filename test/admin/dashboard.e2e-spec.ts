@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
 import { generationEnv, waitFinished } from '../generation/support.js';
@@ -220,6 +222,46 @@ describe('admin dashboard in a real browser', () => {
     await page.locator('svg[data-testid=daily-chart]').waitFor();
     await waitText('#summary-granted', /^\d+\.\d{3}$/);
     expect(await page.locator('#summary-refunded').textContent()).toMatch(/^\d+\.\d{3}$/);
+  });
+
+  it("shows a wallet's budgets, alerts and events, and the webhook endpoints with their recent failures", async () => {
+    const budget = await call(t, 'PUT', '/v1/wallets/dash_user/budgets/daily', { limit: '100', period: 'day', scope: 'wallet' });
+    expect(budget.status).toBe(201);
+    const alert = await call(t, 'PUT', '/v1/wallets/dash_user/alerts/low', { type: 'balance_below', threshold: '1000' });
+    expect(alert.status).toBe(201);
+    const failing = createServer((_req, res) => res.writeHead(500).end('down'));
+    await new Promise<void>((r) => failing.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(failing.address() as AddressInfo).port}/hook`;
+      const put = await call(t, 'PUT', '/v1/admin/webhook-endpoints/dash-hook', { url }, { key: t.adminKey });
+      expect(put.status).toBe(201);
+      // An event after the endpoint exists, which the worker's dispatcher tries and records as failed.
+      const r = await call(t, 'POST', '/v1/wallets/dash_user/reservations', { amount: '1' }, { idem: idemKey('dash-res') });
+      expect(r.status).toBe(201);
+      for (;;) {
+        const view = await call(t, 'GET', '/v1/admin/webhook-endpoints/dash-hook', undefined, { key: t.adminKey });
+        if (view.body.recent_failures.length > 0) break;
+        await new Promise((done) => setTimeout(done, 50));
+      }
+
+      await page.goto(`${t.baseUrl}/admin#/wallet/dash_user`);
+      await page.locator('[data-testid=budget-row]').first().waitFor();
+      const used = (await call(t, 'GET', '/v1/wallets/dash_user/budgets/daily')).body;
+      await waitText('[data-testid=budget-row] [data-testid=budget-used]', used.used);
+      await waitText('[data-testid=budget-row] [data-testid=budget-remaining]', used.remaining);
+      await waitText('[data-testid=alert-row] [data-testid=alert-state]', 'triggered');
+      const events = (await call(t, 'GET', '/v1/events?owner_id=dash_user&limit=1000')).body.data as Array<{ type: string }>;
+      expect(await page.locator('[data-testid=event-row]').count()).toBe(Math.min(events.length, 50));
+      await waitText('[data-testid=event-row] td:nth-child(2)', events[events.length - 1].type);
+
+      await page.click('#nav-hooks');
+      await page.locator('[data-testid=hook-row][data-name=dash-hook]').waitFor();
+      await waitText('[data-testid=hook-failure-row] [data-testid=hook-failure-why]', 'HTTP 500');
+      expect(await page.locator('#alert').isVisible()).toBe(false);
+    } finally {
+      // Open to the end: every attempt meanwhile is answered 500.
+      await new Promise((r) => failing.close(r));
+    }
   });
 
   it('signs out and forgets the key', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { verifySignature } from '@app/common';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySignature } from '../../libs/generation/src/webhooks/signature.js';
 import { call, expectLedgerConsistent, grantTokens, idemKey, startApp, TestApp } from '../support/app.js';
 import { generationEnv, waitFinished } from './support.js';
 

@@ -1,4 +1,16 @@
-import { CommonModule, createLogger, Database, DomainError, loadConfig, type AppConfig } from '@app/common';
+import {
+  assertWebhookUrlAllowed,
+  CommonModule,
+  createLogger,
+  Database,
+  DomainError,
+  guardedLookup,
+  loadConfig,
+  postWebhook,
+  verifySignature,
+  WebhookAddressRefusedError,
+  type AppConfig,
+} from '@app/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getQueueToken } from '@nestjs/bullmq';
 import { Module, type INestApplicationContext } from '@nestjs/common';
@@ -7,9 +19,6 @@ import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifySignature } from '../../libs/generation/src/webhooks/signature.js';
-import { postWebhook } from '../../libs/generation/src/webhooks/http-post.js';
-import { assertWebhookUrlAllowed, guardedLookup, WebhookAddressRefusedError } from '../../libs/generation/src/webhooks/url-guard.js';
 import { WEBHOOK_QUEUE, WebhookService, type WebhookEvent } from '../../libs/generation/src/webhooks/webhook.service.js';
 import { WebhookWorkerModule } from '../../libs/generation/src/webhooks/webhooks.module.js';
 import { createTestDatabase } from '../support/database.js';

@@ -1,6 +1,7 @@
 import { ApiKeyGuard, AppConfig, CommonModule, OpsController } from '@app/common';
 import { AdminModule } from '@app/admin';
 import { BillingModule, BillingWorkerModule } from '@app/billing';
+import { EventsModule, EventsWorkerModule } from '@app/events';
 import { GenerationModule, GenerationWorkerModule } from '@app/generation';
 import { LedgerModule, LedgerWorkerModule } from '@app/ledger';
 import { PricingModule } from '@app/pricing';
@@ -21,7 +22,8 @@ export class ApiModule {
         GenerationModule,
         BillingModule,
         AdminModule,
-        ...(config.RUN_WORKER ? [LedgerWorkerModule, GenerationWorkerModule, BillingWorkerModule] : []),
+        EventsModule,
+        ...(config.RUN_WORKER ? [LedgerWorkerModule, GenerationWorkerModule, BillingWorkerModule, EventsWorkerModule] : []),
       ],
       controllers: [OpsController],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }],

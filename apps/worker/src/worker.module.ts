@@ -1,5 +1,6 @@
 import { AppConfig, CommonModule } from '@app/common';
 import { BillingWorkerModule } from '@app/billing';
+import { EventsWorkerModule } from '@app/events';
 import { GenerationWorkerModule } from '@app/generation';
 import { LedgerWorkerModule } from '@app/ledger';
 import { PricingModule } from '@app/pricing';
@@ -12,7 +13,14 @@ export class WorkerModule {
   static register(config: AppConfig, log: Logger): DynamicModule {
     return {
       module: WorkerModule,
-      imports: [CommonModule.forRoot(config, log), PricingModule, LedgerWorkerModule, GenerationWorkerModule, BillingWorkerModule],
+      imports: [
+        CommonModule.forRoot(config, log),
+        PricingModule,
+        LedgerWorkerModule,
+        GenerationWorkerModule,
+        BillingWorkerModule,
+        EventsWorkerModule,
+      ],
     };
   }
 }

@@ -32,6 +32,8 @@ const ASSETS: ReadonlyMap<string, string> = new Map([
   ['wallet.js', 'text/javascript; charset=utf-8'],
   ['reports.js', 'text/javascript; charset=utf-8'],
   ['chart.js', 'text/javascript; charset=utf-8'],
+  ['controls.js', 'text/javascript; charset=utf-8'],
+  ['hooks.js', 'text/javascript; charset=utf-8'],
   ['app.css', 'text/css; charset=utf-8'],
   ['views.css', 'text/css; charset=utf-8'],
 ]);

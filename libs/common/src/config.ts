@@ -145,6 +145,16 @@ export class AppConfig {
   WEBHOOK_BACKOFF_BASE_MS = 2_000;
 
   /**
+   * How often each worker process looks for new wallet events and due
+   * deliveries to the webhook endpoints (when it found work, it looks again at once).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  EVENT_DISPATCH_INTERVAL_MS = 1_000;
+
+  /**
    * Requests per minute per API key, across all instances (Redis); 0 turns the
    * limit off. The default (10,000 a second) is above what one machine serves,
    * so a single gateway key is never capped below the service's capacity.

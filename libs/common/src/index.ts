@@ -100,3 +100,17 @@ export {
 } from './api-docs.js';
 export { buildOpenApi } from './openapi.js';
 export { FastRedis } from './fast-redis.js';
+export { BACKOFF_JITTER, backoffDelay, MAX_BACKOFF_MS } from './webhooks/backoff.js';
+export { postWebhook, type PostOptions, WebhookTimeoutError } from './webhooks/http-post.js';
+export { SIGNATURE_HEADER, signPayload, verifySignature } from './webhooks/signature.js';
+export {
+  assertWebhookUrlAllowed,
+  checkWebhookUrl,
+  guardedLookup,
+  isPrivateAddress,
+  MAX_WEBHOOK_URL_LENGTH,
+  type Resolver,
+  systemResolver,
+  WebhookAddressRefusedError,
+  type WebhookUrlCheck,
+} from './webhooks/url-guard.js';

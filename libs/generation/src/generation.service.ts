@@ -1,6 +1,7 @@
 import {
   APP_CONFIG,
   AppConfig,
+  assertWebhookUrlAllowed,
   Clock,
   Database,
   DomainError,
@@ -23,7 +24,6 @@ import { GenerationFinisher } from './generation-finisher.js';
 import { GENERATE_JOB, GENERATION_QUEUE } from './queues.js';
 import { VARIANT_ROUTES, VariantRoute } from './variants.js';
 import { BatchRow, batchView, GENERATION_COLUMNS, GenerationRow, generationView } from './views.js';
-import { assertWebhookUrlAllowed } from './webhooks/url-guard.js';
 
 /** How long Redis may take to accept a job before the request is answered 503. */
 const QUEUE_TIMEOUT_MS = 2_000;

@@ -11,5 +11,4 @@ export {
   PARTIAL_WINDOW_MS,
   startFakeProvider,
 } from './providers/fake-provider.server.js';
-export { SIGNATURE_HEADER, signPayload, verifySignature } from './webhooks/signature.js';
 export { FILES_ROUTE, ImageStorage } from './storage.js';

@@ -27,6 +27,16 @@ export class EventsService {
     return rows[0].n;
   }
 
+  /**
+   * The feed's newest position once what has committed is positioned: a
+   * consumer that wants only what happens from now on starts after it.
+   */
+  async head(): Promise<string> {
+    await this.sequence();
+    const rows = await this.db.query<{ last_pos: string }>(`SELECT last_pos::text FROM event_feed`);
+    return rows[0].last_pos;
+  }
+
   /** Events after `after`, in feed order: every committed event exactly once to a consumer following next_cursor. */
   async list(q: { after?: string; limit?: number; ownerId?: string; types?: string }): Promise<EventPage> {
     const types = q.types ? q.types.split(',') : null;

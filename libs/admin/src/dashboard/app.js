@@ -1,11 +1,12 @@
 // The admin dashboard: sign-in, hash routing between the views, sign-out.
 import { api, ApiError, guarded, hideError, hideNotice, session, setAuthFailureHandler, showError } from './api.js';
 import { initDialog } from './dialog.js';
+import { loadHooks } from './hooks.js';
 import { $, $$, clear, show } from './dom.js';
 import { initAudit, initSummary, loadAudit, loadSummary, presetAudit } from './reports.js';
 import { currentOwner, initWallet, loadWallet, resetWallet } from './wallet.js';
 
-const VIEWS = ['sign-in', 'wallet', 'audit', 'summary'];
+const VIEWS = ['sign-in', 'wallet', 'audit', 'summary', 'hooks'];
 
 function showView(name) {
   for (const v of VIEWS) show($(`#view-${v}`), v === name);
@@ -39,6 +40,10 @@ async function route() {
     case 'summary':
       showView('summary');
       await guarded(loadSummary);
+      break;
+    case 'hooks':
+      showView('hooks');
+      await guarded(loadHooks);
       break;
     default: {
       showView('wallet');
@@ -92,7 +97,7 @@ async function signIn(ev) {
 function signOut() {
   session.clear();
   resetWallet();
-  for (const id of ['#audit-body', '#usd-body', '#daily-chart']) clear($(id));
+  for (const id of ['#audit-body', '#usd-body', '#daily-chart', '#hooks-body', '#hook-failures-body']) clear($(id));
   const dialog = $('#confirm-dialog');
   if (dialog.open) dialog.close();
   hideNotice();
@@ -112,6 +117,7 @@ function init() {
     signOut();
   });
   $('#alert-close').addEventListener('click', hideError);
+  $('#hooks-refresh').addEventListener('click', () => void guarded(loadHooks));
   $('#wallet-audit').addEventListener('click', () => {
     presetAudit({ action: '', actor: '', target: currentOwner() ?? '', from: '', to: '' });
     navigate('#/audit');

@@ -1,6 +1,7 @@
 // The wallet panel: search by owner id, balances, buckets, holds, generations,
 // transactions, and the admin actions (grant, adjust, freeze/unfreeze, refund).
 import { api, guarded, hideError, seg, showNotice } from './api.js';
+import { loadControls } from './controls.js';
 import { openConfirm } from './dialog.js';
 import { $, amountCell, el, fillRows, fmtTime, formatTokens, parseTokens, show } from './dom.js';
 
@@ -44,14 +45,16 @@ export async function loadWallet(owner) {
   $('#owner-search').value = owner;
   $('#wallet-panel').setAttribute('aria-busy', 'true');
   const ok = await guarded(async () => {
-    const [data, tx] = await Promise.all([
+    const [data, tx, renderControls] = await Promise.all([
       api('GET', `/v1/admin/wallets/${seg(owner)}`),
       api('GET', `/v1/wallets/${seg(owner)}/transactions`, { query: { limit: TX_PAGE } }),
+      loadControls(owner),
     ]);
     if (seq !== state.loadSeq) return true; // another search superseded this one
     state.data = data;
     renderWallet(data);
     renderTransactions(tx, false);
+    renderControls();
     return true;
   });
   if (seq !== state.loadSeq) return;

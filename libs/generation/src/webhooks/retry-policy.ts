@@ -1,22 +1,11 @@
+import { backoffDelay } from '@app/common';
 import type { BackoffStrategy } from 'bullmq';
 
 /** The custom BullMQ backoff type of webhook jobs, served by {@link webhookBackoffStrategy}. */
 export const WEBHOOK_BACKOFF = 'webhook';
 
-/** No single wait is longer than this, so a receiver that comes back is reached within the hour. */
-export const MAX_BACKOFF_MS = 3_600_000;
-
-/** Each wait is shortened by up to this fraction, so receivers recovering from an outage are not hit in lockstep. */
-export const BACKOFF_JITTER = 0.2;
-
 /** Bounds the attempt count whatever the configuration says; the deadline is what really ends retrying. */
 const MAX_ATTEMPTS = 500;
-
-/** The wait before retry number `retry` (1 = after the first failure). */
-export function backoffDelay(retry: number, baseMs: number, random: number = Math.random()): number {
-  const full = Math.min(baseMs * 2 ** Math.min(Math.max(retry - 1, 0), 40), MAX_BACKOFF_MS);
-  return Math.max(1, Math.floor(full * (1 - BACKOFF_JITTER * random)));
-}
 
 /**
  * How many attempts it takes for the waits between them to span `windowMs`
@@ -44,7 +33,7 @@ export interface WebhookJobData {
 }
 
 /**
- * Exponential backoff capped at {@link MAX_BACKOFF_MS}, which BullMQ's built-in
+ * Exponential backoff capped at an hour (backoffDelay), which BullMQ's built-in
  * `exponential` type cannot do. Returning -1 tells BullMQ not to retry: once
  * the next attempt would fall after the job's deadline, the job fails for good.
  */

@@ -1,13 +1,22 @@
-import { APP_CONFIG, AppConfig, Database, LOGGER, webhookDeliveries } from '@app/common';
+import {
+  APP_CONFIG,
+  AppConfig,
+  checkWebhookUrl,
+  Database,
+  guardedLookup,
+  LOGGER,
+  postWebhook,
+  SIGNATURE_HEADER,
+  signPayload,
+  WebhookAddressRefusedError,
+  webhookDeliveries,
+} from '@app/common';
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { postWebhook } from './http-post.js';
 import { webhookBackoffStrategy, type WebhookJobData } from './retry-policy.js';
-import { SIGNATURE_HEADER, signPayload } from './signature.js';
-import { checkWebhookUrl, guardedLookup, WebhookAddressRefusedError } from './url-guard.js';
 import { WEBHOOK_QUEUE } from './webhook.service.js';
 
 export const WEBHOOK_USER_AGENT = 'token-wallet-webhooks/1';

@@ -1,4 +1,4 @@
-import { DomainError } from '@app/common';
+import { DomainError } from '../errors.js';
 import { describe, expect, it } from '@jest/globals';
 import { assertWebhookUrlAllowed, checkWebhookUrl, isPrivateAddress, type Resolver } from './url-guard.js';
 
@@ -110,6 +110,15 @@ describe('assertWebhookUrlAllowed', () => {
     expect(e.code).toBe('validation_error');
     expect(e.status).toBe(400);
     expect(e.errors).toEqual([{ field: 'webhook_url', message: expect.stringContaining(why) }]);
+  });
+
+  it('names another field when told, in the message too', async () => {
+    try {
+      await assertWebhookUrlAllowed('http://127.0.0.1/x', false, failing, 'url');
+      throw new Error('allowed');
+    } catch (e) {
+      expect((e as DomainError).errors).toEqual([{ field: 'url', message: expect.stringMatching(/^url must not resolve/) }]);
+    }
   });
 
   it('refuses a hostname when any of its addresses is private', async () => {

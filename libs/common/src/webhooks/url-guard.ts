@@ -1,4 +1,4 @@
-import { Errors } from '@app/common';
+import { Errors } from '../errors.js';
 import { lookup as lookupCallback, type LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
 import { isIP, isIPv4, isIPv6, type LookupFunction } from 'node:net';
@@ -135,12 +135,20 @@ export async function checkWebhookUrl(raw: string, allowPrivate: boolean, resolv
 /**
  * Refuses a webhook URL the service must not call: not http(s), with
  * credentials, too long, or with a host that resolves to any non-public
- * address (unless `allowPrivate`). Throws a validation DomainError on field `webhook_url`.
+ * address (unless `allowPrivate`). Throws a validation DomainError on `field` (`webhook_url` unless told).
  * The resolved address is not echoed back, so the check cannot be used to map internal DNS.
  */
-export async function assertWebhookUrlAllowed(url: string, allowPrivate: boolean, resolve: Resolver = systemResolver): Promise<void> {
+export async function assertWebhookUrlAllowed(
+  url: string,
+  allowPrivate: boolean,
+  resolve: Resolver = systemResolver,
+  field = 'webhook_url',
+): Promise<void> {
   const r = await checkWebhookUrl(url, allowPrivate, resolve);
-  if (!r.ok) throw Errors.validation(r.reason, [{ field: 'webhook_url', message: r.reason }]);
+  if (r.ok) return;
+  // The reasons name webhook_url; another route's field (a webhook endpoint's url) is named instead.
+  const reason = field === 'webhook_url' ? r.reason : r.reason.replace(/^webhook_url/, field);
+  throw Errors.validation(reason, [{ field, message: reason }]);
 }
 
 /** Raised by {@link guardedLookup} when a connection would go to a non-public address. */

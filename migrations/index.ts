@@ -11,6 +11,7 @@ import { BackfillBucketReversals1764600001000 } from './1764600001000-BackfillBu
 import { CreateSpendControls1764700000000 } from './1764700000000-CreateSpendControls.js';
 import { AddGenerationSpenders1764700001000 } from './1764700001000-AddGenerationSpenders.js';
 import { CreateWebhookEndpoints1764700002000 } from './1764700002000-CreateWebhookEndpoints.js';
+import { CreateAutoTopUp1764800000000 } from './1764800000000-CreateAutoTopUp.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   CreateSpendControls1764700000000,
   AddGenerationSpenders1764700001000,
   CreateWebhookEndpoints1764700002000,
+  CreateAutoTopUp1764800000000,
 ];

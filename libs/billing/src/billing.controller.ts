@@ -1,8 +1,10 @@
-import { ApiErrors, BODY_ERRORS, GATEWAY_ERRORS, RequireScope } from '@app/common';
-import { Body, Controller, Get, Headers, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiErrors, ApiOwnerIdParam, BODY_ERRORS, GATEWAY_ERRORS, reply, RequireScope } from '@app/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AutoTopUpService } from './auto-top-up.service.js';
 import { BillingService } from './billing.service.js';
+import { CreateSetupSessionDto, PutAutoTopUpDto } from './dto/auto-top-up.dto.js';
 import { CreateCheckoutSessionDto, CreatePortalSessionDto } from './dto/checkout.dto.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
 
@@ -47,6 +49,52 @@ export class BillingController {
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'stripe_not_configured')
   portal(@Body() dto: CreatePortalSessionDto) {
     return this.billing.portal(dto);
+  }
+
+  @Post('setup-sessions')
+  @ApiOperation({
+    summary: 'Save a card for auto top-up',
+    description:
+      "A setup-mode Checkout Session for the wallet's Stripe customer: nothing is paid; when the customer completes it, the card becomes the wallet's default payment method for off-session charges (from the signed setup_intent.succeeded webhook).",
+  })
+  @ApiResponse({ status: 201, description: '{id, url, mode: "setup"}: send the customer to url.' })
+  @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'stripe_not_configured')
+  setup(@Body() dto: CreateSetupSessionDto) {
+    return this.billing.setupSession(dto);
+  }
+}
+
+const AUTO_TOP_UP =
+  '{owner_id, enabled, threshold, pack_id, max_per_month, payment_method: {id, brand, last4, saved_at} or null, failures, disabled_reason, this_month, attempts: [{crossing, status, payment_intent, tokens, amount_cents, error, created_at, updated_at}]} (the 10 latest attempts).';
+
+@ApiTags('billing')
+@ApiBearerAuth()
+@Controller('v1/wallets/:owner_id/auto-top-up')
+@RequireScope('gateway')
+export class AutoTopUpController {
+  constructor(private readonly autoTopUp: AutoTopUpService) {}
+
+  @Get()
+  @ApiOperation({ summary: "A wallet's auto top-up", description: 'Its settings, saved payment method, state and latest attempts.' })
+  @ApiOwnerIdParam()
+  @ApiResponse({ status: 200, description: AUTO_TOP_UP })
+  @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
+  get(@Param('owner_id') ownerId: string) {
+    return this.autoTopUp.view(ownerId);
+  }
+
+  @Put()
+  @ApiOperation({
+    summary: 'Set up auto top-up',
+    description:
+      'When an operation leaves the available balance below threshold, one off-session PaymentIntent for the pack is made (at most one in flight, at most max_per_month a calendar month); the tokens are credited only from the signed payment_intent.succeeded webhook. Three failures in a row turn it off, with the reason shown.',
+  })
+  @ApiOwnerIdParam()
+  @ApiResponse({ status: 201, description: `Created. ${AUTO_TOP_UP}` })
+  @ApiResponse({ status: 200, description: `Replaced. ${AUTO_TOP_UP}` })
+  @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'pack_not_found', 'payment_method_required', 'wallet_busy')
+  async put(@Param('owner_id') ownerId: string, @Body() dto: PutAutoTopUpDto, @Res({ passthrough: true }) res: FastifyReply) {
+    return reply(res, await this.autoTopUp.put(ownerId, dto));
   }
 }
 

@@ -116,6 +116,11 @@ export class BillingService {
       ]);
     }
     const kind = dto.pack_id ? 'pack' : 'plan';
+    if (dto.save_payment_method && kind !== 'pack') {
+      throw Errors.validation('save_payment_method goes with a pack (a plan saves its card with the subscription)', [
+        { field: 'save_payment_method', message: 'save_payment_method goes with pack_id' },
+      ]);
+    }
     const item =
       kind === 'pack' ? this.catalog.packs.find((p) => p.id === dto.pack_id) : this.catalog.plans.find((p) => p.id === dto.plan_id);
     if (!item) throw Errors.notFound(`${kind}_not_found`, `No ${kind} ${dto.pack_id ?? dto.plan_id} in the catalog`);
@@ -130,7 +135,35 @@ export class BillingService {
       success_url: dto.success_url,
       cancel_url: dto.cancel_url,
       metadata,
-      ...(kind === 'pack' ? { payment_intent_data: { metadata } } : { subscription_data: { metadata } }),
+      ...(kind === 'pack'
+        ? {
+            payment_intent_data: {
+              metadata: dto.save_payment_method ? { ...metadata, save_payment_method: 'true' } : metadata,
+              ...(dto.save_payment_method ? { setup_future_usage: 'off_session' as const } : {}),
+            },
+          }
+        : { subscription_data: { metadata } }),
+    });
+    return { id: session.id, url: session.url, mode: session.mode };
+  }
+
+  /** A setup-mode Checkout: the customer saves a card for off-session charges (auto top-up), nothing is paid. */
+  async setupSession(dto: {
+    owner_id: string;
+    success_url: string;
+    cancel_url: string;
+  }): Promise<{ id: string; url: string | null; mode: string }> {
+    const { walletId, customer } = await this.customerFor(dto.owner_id);
+    const metadata = { owner_id: dto.owner_id, wallet_id: walletId, save_payment_method: 'true' };
+    const session = await this.client().checkout.sessions.create({
+      mode: 'setup',
+      customer,
+      currency: 'usd',
+      client_reference_id: dto.owner_id,
+      success_url: dto.success_url,
+      cancel_url: dto.cancel_url,
+      metadata,
+      setup_intent_data: { metadata },
     });
     return { id: session.id, url: session.url, mode: session.mode };
   }

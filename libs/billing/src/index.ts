@@ -1,3 +1,4 @@
+export { AUTO_TOP_UP_ALERT, AUTO_TOP_UP_QUEUE, AutoTopUpService, type AutoTopUpView, FAILURES_TO_DISABLE } from './auto-top-up.service.js';
 export { BillingModule, BillingWorkerModule } from './billing.module.js';
 export { BillingService } from './billing.service.js';
 export {

@@ -2,13 +2,14 @@ import { Clock, Database, LOGGER } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type Stripe from 'stripe';
+import { AutoTopUpService } from './auto-top-up.service.js';
 import { PlanPrices } from './plan-prices.js';
 import { type EffectResult, StripeEffects } from './stripe-effects.js';
 import { noStripe, STRIPE } from './stripe.client.js';
 
 export interface ReconcileReport {
   since: string;
-  checked: { sessions: number; invoices: number };
+  checked: { sessions: number; invoices: number; auto_top_ups: number };
   matched: string[];
   repaired: string[];
   odd: string[];
@@ -27,6 +28,7 @@ export class ReconcileService {
     private readonly db: Database,
     private readonly effects: StripeEffects,
     private readonly plans: PlanPrices,
+    private readonly autoTopUp: AutoTopUpService,
     private readonly clock: Clock,
     @Inject(STRIPE) private readonly stripe: Stripe | null,
     @Inject(LOGGER) private readonly log: Logger,
@@ -40,7 +42,7 @@ export class ReconcileService {
     if (!this.stripe) throw noStripe();
     const report: ReconcileReport = {
       since: since.toISOString(),
-      checked: { sessions: 0, invoices: 0 },
+      checked: { sessions: 0, invoices: 0, auto_top_ups: 0 },
       matched: [],
       repaired: [],
       odd: [],
@@ -65,6 +67,13 @@ export class ReconcileService {
       this.record(report, `invoice ${invoice.id}`, r, `billing_reason ${invoice.billing_reason ?? 'none'}`);
       onProgress?.(`sessions ${report.checked.sessions}, invoices ${report.checked.invoices}, repaired ${report.repaired.length}`);
     }
+    // Auto top-ups left open: a succeeded PaymentIntent whose webhook never came is credited once.
+    report.checked.auto_top_ups = await this.autoTopUp.reconcile((what, r) => {
+      if (r === 'credited') report.repaired.push(`${what}: credited (its webhook never arrived)`);
+      else if (r === 'already_credited' || r === 'processing') report.matched.push(what);
+      else if (r === 'failed' || r === 'requires_action' || r === 'skipped') report.repaired.push(`${what}: ${r}`);
+      else report.odd.push(`${what}: ${r}`);
+    });
     this.log.info(
       { ...report.checked, matched: report.matched.length, repaired: report.repaired.length, odd: report.odd.length },
       'stripe reconcile',

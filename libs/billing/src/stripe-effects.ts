@@ -115,6 +115,30 @@ export class StripeEffects {
   }
 
   /**
+   * An auto top-up's off-session PaymentIntent succeeded: a purchase bucket
+   * for the pack in its metadata, keyed by the payment intent like any pack.
+   */
+  async creditAutoTopUp(tx: Tx, pi: Stripe.PaymentIntent, at: Date): Promise<EffectResult> {
+    if (pi.status !== 'succeeded' || pi.metadata?.auto_top_up !== 'true') return 'ignored';
+    const tokens = Number(pi.metadata.tokens);
+    if (!Number.isSafeInteger(tokens) || tokens <= 0 || !pi.amount_received) return 'ignored';
+    await this.lockPayment(tx, [pi.id]);
+    const wallet = await this.walletFor(tx, pi.metadata, idOf(pi.customer));
+    if (!wallet) return 'no_wallet';
+    return this.creditPayment(tx, wallet, {
+      kind: 'pack',
+      paymentIntent: pi.id,
+      sourceId: pi.id,
+      invoiceId: null,
+      amountCents: pi.amount_received,
+      mt: BigInt(tokens) * MT_PER_TOKEN,
+      expiresAt: null,
+      at,
+      metadata: { auto_top_up: true, pack_id: pi.metadata.pack_id ?? null, crossing: pi.metadata.crossing ?? null },
+    });
+  }
+
+  /**
    * A paid plan invoice: a plan bucket for what its billing_reason and the
    * prices of its lines owe (plan-invoice.ts), expiring at the end of the
    * period, keyed by the invoice. `prices` are the plans its lines sell,

@@ -5,6 +5,7 @@ import Stripe from 'stripe';
 import type { PlanPrice } from './plan-invoice.js';
 import { PlanPrices } from './plan-prices.js';
 import { disputeState } from './reversal-state.js';
+import { AutoTopUpService } from './auto-top-up.service.js';
 import { StripeEffects, EffectResult } from './stripe-effects.js';
 import { idOf, STRIPE, webhookSecrets } from './stripe.client.js';
 
@@ -28,6 +29,7 @@ export class WebhookIntakeService {
   constructor(
     private readonly db: Database,
     private readonly effects: StripeEffects,
+    private readonly autoTopUp: AutoTopUpService,
     private readonly plans: PlanPrices,
     private readonly clock: Clock,
     @Inject(STRIPE) private readonly stripe: Stripe | null,
@@ -89,6 +91,37 @@ export class WebhookIntakeService {
     return idOf(payments.data[0]?.invoice ?? null);
   }
 
+  private async walletExists(tx: Parameters<StripeEffects['creditPack']>[0], walletId: string): Promise<boolean> {
+    const { rows } = await tx.sql.query(`SELECT 1 FROM wallets WHERE id = $1`, [walletId]);
+    return rows.length > 0;
+  }
+
+  private cardOf(pm: string | Stripe.PaymentMethod | null): { brand: string | null; last4: string | null } | null {
+    return pm && typeof pm === 'object' && pm.card ? { brand: pm.card.brand, last4: pm.card.last4 } : null;
+  }
+
+  /**
+   * An auto top-up's PaymentIntent: credited once (keyed by the intent), then
+   * its attempt is done. A pack Checkout's intent made with setup_future_usage
+   * saves its card (Checkout credits the pack itself).
+   */
+  private async paymentIntentSucceeded(
+    tx: Parameters<StripeEffects['creditPack']>[0],
+    pi: Stripe.PaymentIntent,
+    at: Date,
+  ): Promise<EffectResult> {
+    const walletId = pi.metadata?.wallet_id;
+    if (!walletId || !/^[0-9a-f-]{36}$/.test(walletId)) return 'ignored';
+    if (pi.metadata.auto_top_up === 'true') return this.autoTopUp.applySucceeded(tx, pi, at);
+    const pm = idOf(pi.payment_method);
+    const customer = idOf(pi.customer);
+    if (pi.setup_future_usage === 'off_session' && pm && customer && (await this.walletExists(tx, walletId))) {
+      await this.autoTopUp.savePaymentMethod(tx, walletId, customer, pm, `payment_intent ${pi.id}`, at, this.cardOf(pi.payment_method));
+      return 'updated';
+    }
+    return 'ignored';
+  }
+
   /** The plans a paid subscription invoice's lines sell (the tokens come from the price paid, not from metadata). */
   private async pricesOf(event: Stripe.Event): Promise<Map<string, PlanPrice>> {
     return event.type === 'invoice.paid' ? this.plans.forInvoice(event.data.object) : new Map();
@@ -134,6 +167,45 @@ export class WebhookIntakeService {
           },
           at,
         );
+      }
+      case 'payment_intent.succeeded':
+        return this.paymentIntentSucceeded(tx, event.data.object, at);
+      case 'payment_intent.payment_failed':
+      case 'payment_intent.requires_action': {
+        const pi = event.data.object;
+        const crossing = Number(pi.metadata?.crossing);
+        const walletId = pi.metadata?.wallet_id;
+        if (pi.metadata?.auto_top_up !== 'true' || !walletId || !Number.isSafeInteger(crossing)) return 'ignored';
+        const reason = pi.last_payment_error
+          ? `${pi.last_payment_error.code ?? 'payment_failed'}: ${pi.last_payment_error.message ?? ''}`.trim()
+          : `payment intent ${pi.status}`;
+        await this.autoTopUp.fail(
+          tx,
+          walletId,
+          crossing,
+          pi.id,
+          event.type === 'payment_intent.requires_action' ? 'requires_action' : 'failed',
+          reason,
+        );
+        return 'updated';
+      }
+      case 'setup_intent.succeeded': {
+        const si = event.data.object;
+        const walletId = si.metadata?.wallet_id;
+        const pm = idOf(si.payment_method);
+        const customer = idOf(si.customer);
+        if (!walletId || !/^[0-9a-f-]{36}$/.test(walletId) || !pm || !customer) return 'ignored';
+        if (!(await this.walletExists(tx, walletId))) return 'no_wallet';
+        await this.autoTopUp.savePaymentMethod(
+          tx,
+          walletId,
+          customer,
+          pm,
+          `setup_intent ${si.id}`,
+          eventAt,
+          this.cardOf(si.payment_method),
+        );
+        return 'updated';
       }
       default:
         // Stored and acknowledged: Stripe stops retrying, and the payload is there if we ever need it.

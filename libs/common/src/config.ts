@@ -154,6 +154,13 @@ export class AppConfig {
   @Max(60_000)
   EVENT_DISPATCH_INTERVAL_MS = 1_000;
 
+  /** How often each worker process looks in the event feed for balances that crossed an auto top-up threshold. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  AUTO_TOP_UP_POLL_MS = 1_000;
+
   /**
    * Requests per minute per API key, across all instances (Redis); 0 turns the
    * limit off. The default (10,000 a second) is above what one machine serves,

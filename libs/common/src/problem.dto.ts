@@ -40,6 +40,10 @@ export const ERROR_CODES = {
   amount_exceeds_reservation: { status: 422, meaning: 'the amount to settle is more than the reservation holds' },
   refund_exceeds_charge: { status: 422, meaning: 'the refund is more than was charged and not yet refunded' },
   adjustment_exceeds_balance: { status: 422, meaning: 'the debit would take a bucket below zero' },
+  payment_method_required: {
+    status: 422,
+    meaning: 'auto top-up needs a saved payment method: a pack Checkout with save_payment_method, or a setup session',
+  },
   zero_price: { status: 422, meaning: 'the variant is free, so there is nothing to reserve' },
   insufficient_funds: { status: 402, meaning: 'the wallet has too few available tokens; `detail` says how many it has' },
   budget_exceeded: {

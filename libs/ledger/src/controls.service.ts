@@ -8,7 +8,15 @@ import { assertOwnerId } from './wallet.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function assertName(name: string, what: 'budget' | 'alert'): void {
+/** Alert names that start with _ are the service's own (_auto_top_up): shown, but not changed through this API. */
+export const SERVICE_ALERT_PREFIX = '_';
+
+function assertName(name: string, what: 'budget' | 'alert', changing = false): void {
+  if (changing && name.startsWith(SERVICE_ALERT_PREFIX)) {
+    throw Errors.validation(`${what} names starting with _ are the service's own`, [
+      { field: 'name', message: `${what} names starting with _ are reserved (auto top-up keeps _auto_top_up)` },
+    ]);
+  }
   if (!CONTROL_NAME.test(name)) {
     throw Errors.validation(`The ${what} name must be 1-64 characters of A-Z a-z 0-9 _ . -`, [
       { field: 'name', message: `${what} name must be 1-64 characters of A-Z a-z 0-9 _ . -` },
@@ -50,7 +58,7 @@ export class SpendControlsService {
 
   async putBudget(ownerId: string, name: string, dto: PutBudgetDto): Promise<Outcome<BudgetView>> {
     assertOwnerId(ownerId);
-    assertName(name, 'budget');
+    assertName(name, 'budget', true);
     if (dto.scope === 'wallet' && dto.subject !== undefined) {
       throw Errors.validation('A budget of scope wallet has no subject', [
         { field: 'subject', message: 'subject must be absent for scope wallet' },
@@ -81,7 +89,7 @@ export class SpendControlsService {
 
   async deleteBudget(ownerId: string, name: string): Promise<void> {
     assertOwnerId(ownerId);
-    assertName(name, 'budget');
+    assertName(name, 'budget', true);
     if (!(await this.ledger.deleteBudget(ownerId, name)))
       throw Errors.notFound('budget_not_found', `Wallet ${ownerId} has no budget ${name}`);
   }
@@ -104,7 +112,7 @@ export class SpendControlsService {
 
   async putAlert(ownerId: string, name: string, dto: PutAlertDto): Promise<Outcome<AlertView>> {
     assertOwnerId(ownerId);
-    assertName(name, 'alert');
+    assertName(name, 'alert', true);
     const misfit = (field: string, message: string) => Errors.validation(message, [{ field, message }]);
     let def: AlertDefinition;
     if (dto.type === 'balance_below') {
@@ -123,7 +131,7 @@ export class SpendControlsService {
 
   async deleteAlert(ownerId: string, name: string): Promise<void> {
     assertOwnerId(ownerId);
-    assertName(name, 'alert');
+    assertName(name, 'alert', true);
     if (!(await this.ledger.deleteAlert(ownerId, name))) throw Errors.notFound('alert_not_found', `Wallet ${ownerId} has no alert ${name}`);
   }
 }

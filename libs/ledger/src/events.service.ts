@@ -37,6 +37,55 @@ export class EventsService {
     return rows[0].last_pos;
   }
 
+  /**
+   * The next events of the given types for one of the service's own
+   * consumers (its cursor in event_consumers), in feed order, with their
+   * wallet ids. `cursor` is where it has read to: pass it to {@link advance}
+   * once they are handled (at least once: handle them idempotently).
+   */
+  async take(consumer: string, types: string[], limit = 500): Promise<{ events: (EventView & { wallet_id: string })[]; cursor: string }> {
+    await this.sequence();
+    await this.db.run(`INSERT INTO event_consumers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [consumer]);
+    const rows = await this.db.query<{
+      pos: string;
+      seq: string;
+      type: string;
+      created_at: Date;
+      owner_id: string;
+      wallet_id: string;
+      data: Record<string, unknown>;
+      head: string;
+    }>(
+      `WITH c AS (SELECT last_pos FROM event_consumers WHERE name = $1)
+       SELECT e.pos::text, e.seq::text, e.type, e.created_at, w.owner_id, e.wallet_id, e.data, (SELECT last_pos FROM event_feed)::text AS head
+       FROM events e JOIN wallets w ON w.id = e.wallet_id, c
+       WHERE e.pos > c.last_pos AND e.type = ANY ($2) ORDER BY e.pos LIMIT $3`,
+      [consumer, types, limit],
+    );
+    const events = rows.map((r) => ({
+      id: eventId(r.pos),
+      seq: Number(r.seq),
+      type: r.type,
+      created_at: r.created_at.toISOString(),
+      owner_id: r.owner_id,
+      wallet_id: r.wallet_id,
+      data: r.data,
+    }));
+    if (rows.length === limit) return { events, cursor: rows[rows.length - 1].pos };
+    // Fewer than asked: nothing else of these types is positioned yet, and what is positioned later
+    // gets a position above the feed's head now.
+    const head = rows[0]?.head ?? (await this.db.query<{ p: string }>(`SELECT last_pos::text AS p FROM event_feed`))[0].p;
+    return { events, cursor: head };
+  }
+
+  /** Moves a consumer's cursor forward (never back: two processes may both advance it). */
+  async advance(consumer: string, cursor: string): Promise<void> {
+    await this.db.run(`UPDATE event_consumers SET last_pos = greatest(last_pos, $2::bigint), updated_at = now() WHERE name = $1`, [
+      consumer,
+      cursor,
+    ]);
+  }
+
   /** Events after `after`, in feed order: every committed event exactly once to a consumer following next_cursor. */
   async list(q: { after?: string; limit?: number; ownerId?: string; types?: string }): Promise<EventPage> {
     const types = q.types ? q.types.split(',') : null;

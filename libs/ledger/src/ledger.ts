@@ -420,6 +420,17 @@ export class Ledger {
     await tx.sql.query(`SELECT ledger_freeze($1, $2, false, $3)`, [walletId, cause, now]);
   }
 
+  /** Writes an event that is not a transfer (auto_top_up.succeeded / failed) in the caller's transaction, under the wallet lock. */
+  async note(
+    tx: Tx,
+    walletId: string,
+    type: 'auto_top_up.succeeded' | 'auto_top_up.failed',
+    data: Record<string, unknown>,
+    now = this.clock.now(),
+  ) {
+    await tx.sql.query(`SELECT ledger_note($1, $2, $3, $4)`, [walletId, type, JSON.stringify(data), now]);
+  }
+
   /** Creates or replaces a budget under the wallet lock; see ledger_put_budget. */
   putBudget(ownerId: string, name: string, b: BudgetDefinition, now = this.clock.now()): Promise<{ created: boolean; budget: BudgetView }> {
     return this.call('budget', 'ledger_put_budget', `SELECT ledger_put_budget($1, $2, $3, $4, $5, $6, $7, $8) AS r`, [
@@ -445,27 +456,40 @@ export class Ledger {
   }
 
   /** Creates or replaces an alert and evaluates it at once. */
-  putAlert(ownerId: string, name: string, a: AlertDefinition, now = this.clock.now()): Promise<{ created: boolean; alert: AlertView }> {
-    return this.call('alert', 'ledger_put_alert', `SELECT ledger_put_alert($1, $2, $3, $4, $5, $6, $7, $8) AS r`, [
-      ownerId,
-      name,
-      a.type,
-      a.type === 'balance_below' ? a.threshold.toString() : null,
-      a.type === 'budget_used' ? a.budget : null,
-      a.type === 'budget_used' ? a.percent : null,
-      now,
-      this.config.freeWeeklyMt.toString(),
-    ]);
+  putAlert(
+    ownerId: string,
+    name: string,
+    a: AlertDefinition,
+    now = this.clock.now(),
+    tx?: Tx,
+  ): Promise<{ created: boolean; alert: AlertView }> {
+    return this.call(
+      'alert',
+      'ledger_put_alert',
+      `SELECT ledger_put_alert($1, $2, $3, $4, $5, $6, $7, $8) AS r`,
+      [
+        ownerId,
+        name,
+        a.type,
+        a.type === 'balance_below' ? a.threshold.toString() : null,
+        a.type === 'budget_used' ? a.budget : null,
+        a.type === 'budget_used' ? a.percent : null,
+        now,
+        this.config.freeWeeklyMt.toString(),
+      ],
+      tx,
+    );
   }
 
   /** False when the wallet had no such alert. */
-  deleteAlert(ownerId: string, name: string, now = this.clock.now()): Promise<boolean> {
-    return this.call('alert', 'ledger_delete_alert', `SELECT ledger_delete_alert($1, $2, $3, $4) AS r`, [
-      ownerId,
-      name,
-      now,
-      this.config.freeWeeklyMt.toString(),
-    ]);
+  deleteAlert(ownerId: string, name: string, now = this.clock.now(), tx?: Tx): Promise<boolean> {
+    return this.call(
+      'alert',
+      'ledger_delete_alert',
+      `SELECT ledger_delete_alert($1, $2, $3, $4) AS r`,
+      [ownerId, name, now, this.config.freeWeeklyMt.toString()],
+      tx,
+    );
   }
 
   /** The plan the wallet shows (billing's newest subscription), or null. */

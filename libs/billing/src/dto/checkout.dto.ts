@@ -1,6 +1,6 @@
 import { IsOwnerId, OWNER_ID_DESCRIPTION, OWNER_ID_PATTERN } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, IsUrl, Length } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, IsUrl, Length } from 'class-validator';
 
 export class CreateCheckoutSessionDto {
   @ApiProperty({
@@ -52,6 +52,15 @@ export class CreateCheckoutSessionDto {
   })
   @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
   cancel_url!: string;
+
+  @ApiPropertyOptional({
+    description:
+      "A pack only: keep the card for off-session charges (auto top-up). The payment intent is made with setup_future_usage off_session, and the card becomes the wallet's default payment method when it succeeds.",
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  save_payment_method?: boolean;
 }
 
 export class CreatePortalSessionDto {

@@ -23,13 +23,27 @@ export { API_VERSION } from './objects.js';
  * disputes, each POSTing correctly signed events to `webhookUrl` (or only
  * recording them, `deliver: false`, for a test to send in any order).
  *
- * API: customers, products, prices (lookup keys), checkout sessions (payment and
- * subscription mode), billing portal sessions, invoices, invoice payments,
- * subscriptions, payment intents, charges, disputes, events. Any `sk_…` or
- * `rk_…` bearer key is accepted; none is a 401. An `Idempotency-Key` replays the
- * stored 200 answer (header `Idempotent-Replayed: true`); the same key with other
- * parameters is a 400 `idempotency_error`, as at Stripe. Unknown parameters are
- * a 400, so a typo in the service's call fails a test instead of passing silently.
+ * API: customers (update takes `invoice_settings[default_payment_method]`),
+ * products, prices (lookup keys), checkout sessions (payment mode, optionally
+ * `payment_intent_data[setup_future_usage]=off_session`; subscription mode; setup
+ * mode with `setup_intent_data`), billing portal sessions, invoices, invoice
+ * payments, subscriptions, setup intents and payment methods (read), a
+ * customer's payment methods, payment intents (read; create only confirmed with
+ * a saved card, `confirm=true`, usually `off_session=true`, whose outcome the
+ * test sets per card: setOffSessionOutcome / setOffSessionOutcomes), charges,
+ * disputes, events. Any `sk_…` or `rk_…` bearer key is accepted; none is a 401.
+ * An `Idempotency-Key` replays the stored answer of an executed request, a 200
+ * or a 402 card error (header `Idempotent-Replayed: true`); a 400 on validation
+ * is not stored; the same key with other parameters is a 400
+ * `idempotency_error`, as at Stripe. Unknown parameters are a 400, so a typo in
+ * the service's call fails a test instead of passing silently.
+ *
+ * Events an API call causes (an off-session charge's charge.succeeded /
+ * payment_intent.succeeded, charge.failed / payment_intent.payment_failed,
+ * payment_intent.requires_action) are POSTed by the fake itself right after
+ * the answer, with `request: { id, idempotency_key }` filled in; holdDeliveries
+ * keeps them back (heldEvents, flushHeld, redeliver), `deliveries` logs the
+ * statuses and deliveriesSettled waits for them.
  */
 export interface FakeStripeOptions {
   webhookUrl?: string;

@@ -221,6 +221,210 @@ describe('fake Stripe through the real SDK', () => {
     await expect(stripe.invoices.retrieve('in_missing')).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
   });
 
+  it('saves a card through a setup-mode Checkout and makes it the default', async () => {
+    const customer = await stripe.customers.create({ email: 'save@b.c' });
+    const session = await stripe.checkout.sessions.create({
+      mode: 'setup',
+      customer: customer.id,
+      success_url: 'https://app.local/ok',
+      cancel_url: 'https://app.local/cancel',
+      metadata: { owner_id: 'setup-1', purpose: 'session' },
+      setup_intent_data: { metadata: { purpose: 'auto_top_up' } },
+    });
+    expect(session).toMatchObject({
+      mode: 'setup',
+      status: 'open',
+      amount_total: null,
+      url: `https://checkout.fake.local/c/${session.id}`,
+    });
+    expect(session.setup_intent).toMatch(/^seti_/);
+    const open = await stripe.setupIntents.retrieve(session.setup_intent as string);
+    expect(open).toMatchObject({ object: 'setup_intent', status: 'requires_payment_method', payment_method: null });
+    await expect(
+      stripe.checkout.sessions.create({ mode: 'payment', success_url: 'https://a/ok', setup_intent_data: { metadata: {} } }),
+    ).rejects.toMatchObject({ statusCode: 400 });
+
+    received = [];
+    const { statuses } = await fake.completeCheckout(session.id);
+    expect(statuses).toEqual([200, 200]);
+    expect(received.map((e) => e.type)).toEqual(['checkout.session.completed', 'setup_intent.succeeded']);
+    expect(received[0].data.object).toMatchObject({ id: session.id, status: 'complete', mode: 'setup' });
+    const si = received[1].data.object as Stripe.SetupIntent;
+    expect(si).toMatchObject({
+      id: session.setup_intent,
+      status: 'succeeded',
+      usage: 'off_session',
+      customer: customer.id,
+      metadata: { owner_id: 'setup-1', purpose: 'auto_top_up' },
+    });
+    const pm = await stripe.paymentMethods.retrieve(si.payment_method as string);
+    expect(pm).toMatchObject({ object: 'payment_method', type: 'card', customer: customer.id, card: { brand: 'visa', last4: '4242' } });
+    expect(pm.card?.exp_year).toBeGreaterThan(new Date().getUTCFullYear());
+    const listed = await stripe.customers.listPaymentMethods(customer.id, { type: 'card' });
+    expect(listed.data.map((x) => x.id)).toEqual([pm.id]);
+
+    const updated = await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+    expect(updated.invoice_settings.default_payment_method).toBe(pm.id);
+    const expanded = await stripe.customers.retrieve(customer.id, { expand: ['invoice_settings.default_payment_method'] });
+    expect(((expanded as Stripe.Customer).invoice_settings.default_payment_method as Stripe.PaymentMethod).id).toBe(pm.id);
+    await expect(
+      stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: 'pm_missing' } }),
+    ).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
+  });
+
+  it('saves the card of a pack Checkout with setup_future_usage and says payment_intent.succeeded', async () => {
+    const { pack } = await catalog('sfu');
+    const session = await stripe.checkout.sessions.create({
+      mode: 'payment',
+      customer_email: 'sfu@b.c',
+      line_items: [{ price: pack.id, quantity: 1 }],
+      success_url: 'https://app.local/ok',
+      payment_intent_data: { setup_future_usage: 'off_session', metadata: { owner_id: 'sfu-1' } },
+    });
+    received = [];
+    const { statuses } = await fake.completeCheckout(session.id);
+    expect(statuses).toEqual([200, 200]);
+    expect(received.map((e) => e.type)).toEqual(['checkout.session.completed', 'payment_intent.succeeded']);
+    const done = received[0].data.object as Stripe.Checkout.Session;
+    // Saving a card needs a customer: Checkout made one.
+    expect(done.customer).toMatch(/^cus_/);
+    const pi = received[1].data.object as Stripe.PaymentIntent;
+    expect(pi).toMatchObject({
+      id: done.payment_intent,
+      status: 'succeeded',
+      setup_future_usage: 'off_session',
+      metadata: { owner_id: 'sfu-1' },
+    });
+    const pm = await stripe.paymentMethods.retrieve(pi.payment_method as string);
+    expect(pm.customer).toBe(done.customer);
+    expect((await stripe.paymentIntents.retrieve(pi.id)).payment_method).toBe(pm.id);
+  });
+
+  async function savedCard(email: string) {
+    const customer = await stripe.customers.create({ email });
+    return { customer, pm: fake.addPaymentMethod(customer.id, { makeDefault: true }) };
+  }
+  const offSession = (customer: string, pm: string, key: string, amount = 500) =>
+    stripe.paymentIntents.create(
+      {
+        amount,
+        currency: 'usd',
+        customer,
+        payment_method: pm,
+        off_session: true,
+        confirm: true,
+        metadata: { wallet: 'w1', crossing: key },
+        description: 'Auto top-up',
+      },
+      { idempotencyKey: key },
+    );
+
+  it('charges a saved card off-session once per idempotency key, and sends the events on its own', async () => {
+    const { customer, pm } = await savedCard('off@b.c');
+    received = [];
+    const pi = await offSession(customer.id, pm.id, 'topup-w1-1');
+    expect(pi).toMatchObject({ status: 'succeeded', amount: 500, amount_received: 500, payment_method: pm.id, customer: customer.id });
+    expect(pi.metadata).toEqual({ wallet: 'w1', crossing: 'topup-w1-1' });
+    const again = await offSession(customer.id, pm.id, 'topup-w1-1');
+    expect(again.id).toBe(pi.id);
+    expect(fake.requests.at(-1)).toMatchObject({ path: '/v1/payment_intents', replayed: true });
+    expect(fake.paymentIntentsForKey('topup-w1-1').map((x) => x.id)).toEqual([pi.id]);
+    expect(fake.paymentIntentsFor(customer.id).map((x) => x.id)).toEqual([pi.id]);
+    // Ten retries at once with the key: one charge.
+    const burst = await Promise.all(Array.from({ length: 10 }, () => offSession(customer.id, pm.id, 'topup-w1-2')));
+    expect(new Set(burst.map((x) => x.id)).size).toBe(1);
+    expect(fake.paymentIntentsForKey('topup-w1-2')).toHaveLength(1);
+
+    await fake.deliveriesSettled();
+    // Each call's events in order (charge, then intent); two calls' deliveries may interleave.
+    expect(received.map((e) => e.type).sort()).toEqual([
+      'charge.succeeded',
+      'charge.succeeded',
+      'payment_intent.succeeded',
+      'payment_intent.succeeded',
+    ]);
+    const first = received.find((e) => e.type === 'payment_intent.succeeded' && e.data.object.id === pi.id);
+    expect(first).toMatchObject({ request: { idempotency_key: 'topup-w1-1' } });
+    expect(first?.request?.id).toMatch(/^req_/);
+    expect(fake.deliveries.slice(-4).map((d) => d.status)).toEqual([200, 200, 200, 200]);
+    const charge = await stripe.charges.retrieve(pi.latest_charge as string);
+    expect(charge).toMatchObject({ status: 'succeeded', payment_method: pm.id, payment_method_details: { card: { last4: '4242' } } });
+    // Stored like a Checkout payment: the refund and dispute controls work on it.
+    const refunded = await fake.refund(pi.id, 100, { deliver: false });
+    expect(refunded.events[0].data.object).toMatchObject({ amount_refunded: 100 });
+  });
+
+  it('declines or asks for authentication as queued per card, replaying the card error under the same key', async () => {
+    const { customer, pm } = await savedCard('decline@b.c');
+    fake.setOffSessionOutcomes(pm.id, ['decline', 'requires_action']);
+    received = [];
+    const declined = await offSession(customer.id, pm.id, 'topup-w2-1').catch((e: unknown) => e);
+    expect(declined).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(declined).toMatchObject({ statusCode: 402, type: 'StripeCardError', code: 'card_declined', decline_code: 'generic_decline' });
+    const failedPi = (declined as Stripe.errors.StripeCardError).payment_intent as Stripe.PaymentIntent;
+    expect(failedPi).toMatchObject({ status: 'requires_payment_method', last_payment_error: { code: 'card_declined' } });
+    const replayed = await offSession(customer.id, pm.id, 'topup-w2-1').catch((e: unknown) => e);
+    expect(replayed).toMatchObject({ statusCode: 402, code: 'card_declined', payment_intent: { id: failedPi.id } });
+    expect(fake.requests.at(-1)).toMatchObject({ status: 402, replayed: true });
+    expect(fake.paymentIntentsForKey('topup-w2-1')).toHaveLength(1);
+
+    const action = await offSession(customer.id, pm.id, 'topup-w2-2').catch((e: unknown) => e);
+    expect(action).toBeInstanceOf(Stripe.errors.StripeCardError);
+    expect(action).toMatchObject({ code: 'authentication_required', payment_intent: { status: 'requires_action' } });
+    // The queue is spent: the standing outcome (succeed) applies.
+    expect((await offSession(customer.id, pm.id, 'topup-w2-3')).status).toBe('succeeded');
+    fake.setOffSessionOutcome(pm.id, 'decline');
+    await expect(offSession(customer.id, pm.id, 'topup-w2-4')).rejects.toMatchObject({ code: 'card_declined' });
+    await expect(offSession(customer.id, pm.id, 'topup-w2-5')).rejects.toMatchObject({ code: 'card_declined' });
+
+    await fake.deliveriesSettled();
+    const types = received.map((e) => e.type);
+    expect(types.filter((t) => t.startsWith('payment_intent.'))).toEqual([
+      'payment_intent.payment_failed',
+      'payment_intent.requires_action',
+      'payment_intent.succeeded',
+      'payment_intent.payment_failed',
+      'payment_intent.payment_failed',
+    ]);
+    expect(fake.paymentIntentsFor(customer.id).map((x) => x.status)).toEqual([
+      'requires_payment_method',
+      'requires_action',
+      'succeeded',
+      'requires_payment_method',
+      'requires_payment_method',
+    ]);
+  });
+
+  it('refuses a card that is not the customer’s, or unknown', async () => {
+    const { pm } = await savedCard('owner@b.c');
+    const other = await stripe.customers.create({ email: 'other@b.c' });
+    const err = await offSession(other.id, pm.id, 'topup-w3-1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Stripe.errors.StripeInvalidRequestError);
+    expect(err).toMatchObject({ statusCode: 400, param: 'payment_method' });
+    // A 400 on validation is not stored: the same key may be retried once fixed.
+    await expect(offSession(other.id, 'pm_missing', 'topup-w3-1')).rejects.toMatchObject({ statusCode: 404, code: 'resource_missing' });
+    expect(fake.paymentIntentsFor(other.id)).toEqual([]);
+  });
+
+  it('holds automatic deliveries, then redelivers one event five times at once', async () => {
+    const { customer, pm } = await savedCard('hold@b.c');
+    fake.holdDeliveries(true);
+    received = [];
+    const pi = await offSession(customer.id, pm.id, 'topup-w4-1');
+    await fake.deliveriesSettled();
+    expect(received).toEqual([]);
+    const held = fake.heldEvents();
+    expect(held.map((e) => e.type)).toEqual(['charge.succeeded', 'payment_intent.succeeded']);
+    fake.holdDeliveries(false);
+    const succeeded = held[1];
+    expect(succeeded.data.object).toMatchObject({ id: pi.id });
+    expect(await fake.redeliver(succeeded.id, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(received.filter((e) => e.id === succeeded.id)).toHaveLength(5);
+    const flushed = await fake.flushHeld();
+    expect(flushed.statuses).toEqual([200, 200]);
+    expect(fake.heldEvents()).toEqual([]);
+  });
+
   it('opens a billing portal session for a customer', async () => {
     const customer = await stripe.customers.create({ metadata: { owner_id: 'portal' } });
     const portal = await stripe.billingPortal.sessions.create({ customer: customer.id, return_url: 'https://app.local/billing' });

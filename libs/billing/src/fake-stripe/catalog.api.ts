@@ -21,8 +21,29 @@ export function catalogRoutes(s: FakeStripeState): Route[] {
 
   const customerFields = ['email', 'name', 'description', 'metadata', 'phone', 'preferred_locales'];
   const updateCustomer: Handler = (form, [id]) => {
-    allowOnly(form, customerFields);
+    allowOnly(form, [...customerFields, 'invoice_settings']);
     const c = s.get(s.customers, id, 'customer');
+    const invoiceSettings = hash(form, 'invoice_settings');
+    if (invoiceSettings) {
+      allowOnly(invoiceSettings, ['default_payment_method'], 'invoice_settings');
+      const param = 'invoice_settings[default_payment_method]';
+      const raw = invoiceSettings.default_payment_method;
+      if (raw !== undefined && typeof raw !== 'string') throw new ApiError(400, `Invalid string: ${param}`, param);
+      // An empty string unsets it, as at Stripe.
+      if (raw === '') c.invoice_settings.default_payment_method = null;
+      else if (raw !== undefined) {
+        const pm = s.paymentMethods.get(raw);
+        if (!pm) throw new ApiError(404, `No such PaymentMethod: '${raw}'`, param, 'resource_missing');
+        if (pm.customer !== id) {
+          throw new ApiError(
+            400,
+            `The customer does not have a payment method with the ID ${raw}. The payment method must be attached to the customer.`,
+            param,
+          );
+        }
+        c.invoice_settings.default_payment_method = raw;
+      }
+    }
     c.email = str(form, 'email') ?? c.email;
     c.name = str(form, 'name') ?? c.name;
     c.description = str(form, 'description') ?? c.description;

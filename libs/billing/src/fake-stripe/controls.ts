@@ -4,13 +4,16 @@ import {
   invoiceObject,
   invoicePaymentObject,
   type LineSpec,
+  paymentMethodObject,
   paymentObjects,
   refundObject,
   subscriptionObject,
 } from './payment-objects.js';
 import { addMonth, customerObject, eventObject, idOf } from './objects.js';
-import type { FakeStripeState } from './state.js';
-import type { WebhookSender } from './webhooks.js';
+import type { FakeStripeState, OffSessionOutcome } from './state.js';
+import type { AutoDelivery, WebhookSender } from './webhooks.js';
+
+export type { OffSessionOutcome } from './state.js';
 
 /** The events a control built (in delivery order) and the HTTP status of each delivery (none when deliver:false; 0 = unreachable). */
 export interface ControlResult {
@@ -38,7 +41,7 @@ const SUBSCRIPTION_FIRST: Stripe.Event.Type[] = ['checkout.session.completed', '
 const INVOICE_FIRST: Stripe.Event.Type[] = ['invoice.paid', 'customer.subscription.created', 'checkout.session.completed'];
 
 /** What a test does in place of a customer, a bank or Stripe's billing clock; each builds objects, records events and delivers them. */
-export function createControls(s: FakeStripeState, hooks: WebhookSender) {
+export function createControls(s: FakeStripeState, hooks: WebhookSender, auto: AutoDelivery) {
   const need = <T>(map: Map<string, T>, id: string, what: string): T => {
     const found = map.get(id);
     if (!found) throw new Error(`FakeStripe: no ${what} ${id}`);
@@ -91,16 +94,36 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
     return charge;
   };
 
+  /** The customer a session ends with: Checkout makes one when it must keep something (a subscription, a saved card). */
+  const sessionCustomer = (session: Stripe.Checkout.Session): string => {
+    if (session.customer) return idOf(session.customer);
+    const c = customerObject(s.now(), { email: session.customer_email ?? undefined, metadata: {} });
+    s.customers.set(c.id, c);
+    return c.id;
+  };
+
+  const saveCard = (customer: string | null, email?: string | null) => {
+    const pm = paymentMethodObject(s.now(), { customer, email });
+    s.paymentMethods.set(pm.id, pm);
+    return pm;
+  };
+
+  /** Setup mode: the buyer enters a card, which is saved to the customer; nothing is charged. */
+  const completeSetup = (session: Stripe.Checkout.Session) => {
+    const si = need(s.setupIntents, idOf(session.setup_intent), 'setup intent');
+    // Without a customer Stripe leaves the card unattached, usable once; the fake does the same.
+    const customer = session.customer ? idOf(session.customer) : null;
+    const pm = saveCard(customer, session.customer_email);
+    Object.assign(si, { status: 'succeeded', payment_method: pm.id, usage: 'off_session', customer } satisfies Partial<Stripe.SetupIntent>);
+    Object.assign(session, { status: 'complete', customer_details: customerDetails(session) } satisfies Partial<Stripe.Checkout.Session>);
+    return [event('checkout.session.completed', session), event('setup_intent.succeeded', si)];
+  };
+
   const completeSubscription = (session: Stripe.Checkout.Session, o: CompleteCheckoutOptions) => {
     const now = s.now();
     const extras = need(s.sessionExtras, session.id, 'session extras');
-    let customer = session.customer as string | null;
-    if (!customer) {
-      // Subscription mode always ends with a customer: Checkout creates one when the session had none.
-      const c = customerObject(now, { email: session.customer_email ?? undefined, metadata: {} });
-      s.customers.set(c.id, c);
-      customer = c.id;
-    }
+    // Subscription mode always ends with a customer: Checkout creates one when the session had none.
+    const customer = sessionCustomer(session);
     const [line] = extras.lineItems;
     const sub = subscriptionObject(now, {
       customer,
@@ -141,13 +164,23 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
         if (o.async) throw new Error('FakeStripe: async payment is modeled for payment mode only');
         return emit(completeSubscription(session, o), o);
       }
+      if (session.mode === 'setup') {
+        if (o.async) throw new Error('FakeStripe: async payment is modeled for payment mode only');
+        return emit(completeSetup(session), o);
+      }
       const extras = need(s.sessionExtras, sessionId, 'session extras');
+      // setup_future_usage: the card is saved to the customer (one is made if the session had none) and named on the intent.
+      const saving = extras.setupFutureUsage === 'off_session';
+      const customer = saving ? sessionCustomer(session) : (session.customer as string | null);
+      const pm = saving ? saveCard(customer, session.customer_email) : undefined;
       const { pi, charge } = paymentObjects(s.now(), {
         amount: session.amount_total ?? 0,
         currency: session.currency ?? 'usd',
-        customer: session.customer as string | null,
+        customer,
         metadata: { ...extras.paymentIntentMetadata },
         pending: o.async === true,
+        paymentMethod: pm,
+        setupFutureUsage: extras.setupFutureUsage,
       });
       s.paymentIntents.set(pi.id, pi);
       s.charges.set(charge.id, charge);
@@ -155,9 +188,13 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
         status: 'complete',
         payment_status: o.async ? 'unpaid' : 'paid',
         payment_intent: pi.id,
+        customer,
         customer_details: customerDetails(session),
       } satisfies Partial<Stripe.Checkout.Session>);
-      return emit([event('checkout.session.completed', session)], o);
+      const events = [event('checkout.session.completed', session)];
+      // Only for a saving checkout, so the event counts of plain pack checkouts stay as they were.
+      if (saving && !o.async) events.push(event('payment_intent.succeeded', pi));
+      return emit(events, o);
     },
 
     async asyncPaymentSucceeded(sessionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
@@ -165,14 +202,18 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
       Object.assign(pi, { status: 'succeeded', amount_received: pi.amount });
       Object.assign(charge, { status: 'succeeded', paid: true, captured: true, amount_captured: charge.amount });
       session.payment_status = 'paid';
-      return emit([event('checkout.session.async_payment_succeeded', session)], o);
+      const events = [event('checkout.session.async_payment_succeeded', session)];
+      if (pi.setup_future_usage) events.push(event('payment_intent.succeeded', pi));
+      return emit(events, o);
     },
 
     async asyncPaymentFailed(sessionId: string, o: DeliverFlag = {}): Promise<ControlResult> {
       const { session, pi, charge } = pendingPayment(sessionId);
       pi.status = 'requires_payment_method';
       Object.assign(charge, { status: 'failed', failure_code: 'account_closed', failure_message: 'The bank account has been closed.' });
-      return emit([event('checkout.session.async_payment_failed', session)], o);
+      const events = [event('checkout.session.async_payment_failed', session)];
+      if (pi.setup_future_usage) events.push(event('payment_intent.payment_failed', pi));
+      return emit(events, o);
     },
 
     /** The next period: the item's period moves on one month, then that period's invoice is paid. */
@@ -275,6 +316,69 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender) {
         throw new Error(`FakeStripe: dispute ${dispute.id} is already ${dispute.status}`);
       dispute.status = status;
       return emit([event('charge.dispute.closed', dispute)], o);
+    },
+
+    /**
+     * What the next off-session PaymentIntents confirmed with this card do (default 'succeed'): the standing
+     * outcome, for every one from now on; clears any queued outcomes.
+     */
+    setOffSessionOutcome(paymentMethodId: string, outcome: OffSessionOutcome): void {
+      s.offSessionOutcomes.set(paymentMethodId, { queue: [], standing: outcome });
+    },
+
+    /** A queue of outcomes, one consumed per PaymentIntent created with this card (replays consume none); then the standing one. */
+    setOffSessionOutcomes(paymentMethodId: string, outcomes: OffSessionOutcome[]): void {
+      const standing = s.offSessionOutcomes.get(paymentMethodId)?.standing ?? 'succeed';
+      s.offSessionOutcomes.set(paymentMethodId, { queue: [...outcomes], standing });
+    },
+
+    /** A card saved to the customer as a Checkout would leave it (no event); `makeDefault` also sets invoice_settings.default_payment_method. */
+    addPaymentMethod(customerId: string, o: { makeDefault?: boolean } = {}): Stripe.PaymentMethod {
+      const customer = need(s.customers, customerId, 'customer');
+      const pm = saveCard(customerId, customer.email);
+      if (o.makeDefault) customer.invoice_settings.default_payment_method = pm.id;
+      return pm;
+    },
+
+    /** The customer's PaymentIntents (Checkout's, invoices', off-session ones), oldest first. */
+    paymentIntentsFor(customerId: string): Stripe.PaymentIntent[] {
+      return [...s.paymentIntents.values()].filter((pi) => idOf(pi.customer) === customerId);
+    },
+
+    /** The distinct PaymentIntents created by requests carrying this Idempotency-Key (a replay creates none). */
+    paymentIntentsForKey(idempotencyKey: string): Stripe.PaymentIntent[] {
+      return [...new Set(s.paymentIntentsByKey.get(idempotencyKey) ?? [])].map((id) => need(s.paymentIntents, id, 'payment intent'));
+    },
+
+    /**
+     * true: events caused by API calls are recorded and kept in `heldEvents` instead of being POSTed.
+     * false: they are POSTed again from now on; the held ones stay held (flushHeld or redeliver sends them).
+     */
+    holdDeliveries(hold: boolean): void {
+      auto.hold = hold;
+    },
+
+    /** The API-triggered events held back, in order. */
+    heldEvents(): Stripe.Event[] {
+      return [...auto.held];
+    },
+
+    /** Sends the held events, one after another in order, and forgets them. */
+    async flushHeld(): Promise<ControlResult> {
+      const events = auto.held.splice(0);
+      return { events, statuses: await hooks.deliverAll(events) };
+    },
+
+    /** POSTs a recorded event `times` times at once (duplicate, concurrent deliveries); the statuses, in request order. */
+    async redeliver(eventId: string, times = 1): Promise<number[]> {
+      const e = s.events.find((x) => x.id === eventId);
+      if (!e) throw new Error(`FakeStripe: no event ${eventId}`);
+      return Promise.all(Array.from({ length: times }, () => hooks.deliver(e)));
+    },
+
+    /** Resolves when every automatic delivery started so far has been answered (see `deliveries` for the statuses). */
+    deliveriesSettled(): Promise<void> {
+      return auto.settled();
     },
 
     /** Any event, recorded but not delivered: for unknown types or hand-made shapes; send it with deliver(). */

@@ -3,14 +3,15 @@ import type { AddressInfo } from 'node:net';
 import type Stripe from 'stripe';
 import { catalogRoutes, type Route } from './catalog.api.js';
 import { createControls, type FakeStripeControls } from './controls.js';
-import { ApiError, parseForm } from './form.js';
+import { ApiError, CardError, parseForm } from './form.js';
+import { intentRoutes } from './intents.api.js';
 import { API_VERSION, newId } from './objects.js';
 import { paymentRoutes } from './payments.api.js';
 import { FakeStripeState } from './state.js';
-import { type DeliverOptions, WebhookSender } from './webhooks.js';
+import { AutoDelivery, type DeliverOptions, type Delivery, WebhookSender } from './webhooks.js';
 
-export type { CompleteCheckoutOptions, ControlResult, DeliverFlag } from './controls.js';
-export type { DeliverOptions } from './webhooks.js';
+export type { CompleteCheckoutOptions, ControlResult, DeliverFlag, OffSessionOutcome } from './controls.js';
+export type { DeliverOptions, Delivery } from './webhooks.js';
 export { API_VERSION } from './objects.js';
 
 /**
@@ -22,13 +23,27 @@ export { API_VERSION } from './objects.js';
  * disputes, each POSTing correctly signed events to `webhookUrl` (or only
  * recording them, `deliver: false`, for a test to send in any order).
  *
- * API: customers, products, prices (lookup keys), checkout sessions (payment and
- * subscription mode), billing portal sessions, invoices, invoice payments,
- * subscriptions, payment intents, charges, disputes, events. Any `sk_…` or
- * `rk_…` bearer key is accepted; none is a 401. An `Idempotency-Key` replays the
- * stored 200 answer (header `Idempotent-Replayed: true`); the same key with other
- * parameters is a 400 `idempotency_error`, as at Stripe. Unknown parameters are
- * a 400, so a typo in the service's call fails a test instead of passing silently.
+ * API: customers (update takes `invoice_settings[default_payment_method]`),
+ * products, prices (lookup keys), checkout sessions (payment mode, optionally
+ * `payment_intent_data[setup_future_usage]=off_session`; subscription mode; setup
+ * mode with `setup_intent_data`), billing portal sessions, invoices, invoice
+ * payments, subscriptions, setup intents and payment methods (read), a
+ * customer's payment methods, payment intents (read; create only confirmed with
+ * a saved card, `confirm=true`, usually `off_session=true`, whose outcome the
+ * test sets per card: setOffSessionOutcome / setOffSessionOutcomes), charges,
+ * disputes, events. Any `sk_…` or `rk_…` bearer key is accepted; none is a 401.
+ * An `Idempotency-Key` replays the stored answer of an executed request, a 200
+ * or a 402 card error (header `Idempotent-Replayed: true`); a 400 on validation
+ * is not stored; the same key with other parameters is a 400
+ * `idempotency_error`, as at Stripe. Unknown parameters are a 400, so a typo in
+ * the service's call fails a test instead of passing silently.
+ *
+ * Events an API call causes (an off-session charge's charge.succeeded /
+ * payment_intent.succeeded, charge.failed / payment_intent.payment_failed,
+ * payment_intent.requires_action) are POSTed by the fake itself right after
+ * the answer, with `request: { id, idempotency_key }` filled in; holdDeliveries
+ * keeps them back (heldEvents, flushHeld, redeliver), `deliveries` logs the
+ * statuses and deliveriesSettled waits for them.
  */
 export interface FakeStripeOptions {
   webhookUrl?: string;
@@ -68,8 +83,12 @@ export interface FakeStripe extends FakeStripeControls {
   charges: Map<string, Stripe.Charge>;
   refunds: Map<string, Stripe.Refund>;
   disputes: Map<string, Stripe.Dispute>;
+  setupIntents: Map<string, Stripe.SetupIntent>;
+  paymentMethods: Map<string, Stripe.PaymentMethod>;
   /** Every event built, delivered or not, in order. */
   events: Stripe.Event[];
+  /** The automatic deliveries of API-triggered events, in the order they were answered. */
+  deliveries: Delivery[];
   /** Every API call received, in order. */
   requests: FakeStripeRequest[];
 }
@@ -80,28 +99,33 @@ interface Stored {
   method: string;
   path: string;
   body: string;
+  status: number;
   response: string;
 }
 
 export async function startFakeStripe(opts: FakeStripeOptions): Promise<FakeStripe> {
   const state = new FakeStripeState(opts.now ?? Date.now);
   const hooks = new WebhookSender(opts.webhookUrl, opts.webhookSecret);
-  const controls = createControls(state, hooks);
-  const routes: Route[] = [...catalogRoutes(state), ...paymentRoutes(state)];
+  const auto = new AutoDelivery(hooks);
+  const controls = createControls(state, hooks, auto);
+  const routes: Route[] = [...catalogRoutes(state), ...paymentRoutes(state), ...intentRoutes(state)];
   const requests: FakeStripeRequest[] = [];
   // Scoped per API key, as Stripe scopes keys per account.
   const idempotency = new Map<string, Stored>();
 
-  const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+  const send = (res: ServerResponse, requestId: string, status: number, body: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, {
       'content-type': 'application/json',
-      'request-id': newId('req', 14),
+      'request-id': requestId,
       'stripe-version': API_VERSION,
       ...headers,
     });
     res.end(body);
   };
-  const errorBody = (e: ApiError) => JSON.stringify({ error: { type: e.type, message: e.message, param: e.param, code: e.code } });
+  const errorBody = (e: ApiError) =>
+    JSON.stringify({
+      error: { type: e.type, message: e.message, param: e.param, code: e.code, ...(e instanceof CardError ? e.fields : {}) },
+    });
 
   const execute = (method: string, path: string, query: string, body: string): string => {
     const candidates = routes.filter(([, re]) => re.test(path));
@@ -117,9 +141,16 @@ export async function startFakeStripe(opts: FakeStripeOptions): Promise<FakeStri
     const url = new URL(req.url ?? '/', 'http://fake');
     const entry: FakeStripeRequest = { method, path: url.pathname, status: 0, replayed: false };
     requests.push(entry);
+    const requestId = newId('req', 14);
+    // Events the call caused are POSTed by the fake itself once the answer is on its way, as Stripe sends them.
+    let caused: Stripe.Event[] = [];
     const reply = (status: number, body: string, headers?: Record<string, string>) => {
       entry.status = status;
-      send(res, status, body, headers);
+      send(res, requestId, status, body, headers);
+      if (caused.length) {
+        const events = caused;
+        setImmediate(() => auto.send(events));
+      }
     };
     try {
       const body = await readBody(req);
@@ -147,12 +178,30 @@ export async function startFakeStripe(opts: FakeStripeOptions): Promise<FakeStri
           );
         }
         entry.replayed = true;
-        return reply(200, stored.response, { 'idempotency-key': key, 'idempotent-replayed': 'true' });
+        return reply(stored.status, stored.response, { 'idempotency-key': key, 'idempotent-replayed': 'true' });
       }
-      const response = execute(method, url.pathname, url.search.slice(1), body);
+      const keyHeader: Record<string, string> = typeof key === 'string' ? { 'idempotency-key': key } : {};
+      state.request = { id: requestId, idempotencyKey: typeof key === 'string' ? key : null };
+      state.outbox = [];
+      let response: string;
+      try {
+        response = execute(method, url.pathname, url.search.slice(1), body);
+      } catch (e) {
+        // A card error comes from an executed request (the intent exists, failed): stored and replayed like a 200.
+        if (e instanceof CardError) {
+          const failed = errorBody(e);
+          if (scoped) idempotency.set(scoped, { method, path: url.pathname, body, status: e.status, response: failed });
+          caused = state.outbox;
+          return reply(e.status, failed, keyHeader);
+        }
+        throw e;
+      } finally {
+        state.request = null;
+      }
+      caused = state.outbox;
       // Only executed requests are stored, as at Stripe: a 400 on validation can be retried with the same key.
-      if (scoped) idempotency.set(scoped, { method, path: url.pathname, body, response });
-      reply(200, response, typeof key === 'string' ? { 'idempotency-key': key } : {});
+      if (scoped) idempotency.set(scoped, { method, path: url.pathname, body, status: 200, response });
+      reply(200, response, keyHeader);
     } catch (e) {
       if (e instanceof ApiError) return reply(e.status, errorBody(e));
       // A bug in the fake: say so, and tell the SDK not to retry it.
@@ -202,7 +251,10 @@ export async function startFakeStripe(opts: FakeStripeOptions): Promise<FakeStri
     charges: state.charges,
     refunds: state.refunds,
     disputes: state.disputes,
+    setupIntents: state.setupIntents,
+    paymentMethods: state.paymentMethods,
     events: state.events,
+    deliveries: auto.log,
     requests,
   };
 }

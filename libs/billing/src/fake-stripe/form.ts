@@ -25,6 +25,23 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A card error (HTTP 402, `type: 'card_error'`): the request was executed (the PaymentIntent exists, failed),
+ * so its answer is kept under the Idempotency-Key and replayed, as Stripe does. `fields` go into the error body
+ * beside type/message/code: decline_code, doc_url, payment_intent, payment_method, charge.
+ */
+export class CardError extends ApiError {
+  readonly executed = true;
+  constructor(
+    message: string,
+    code: string,
+    readonly fields: Record<string, unknown>,
+    param?: string,
+  ) {
+    super(402, message, param, code, 'card_error');
+  }
+}
+
 const record = (): FormRecord => Object.create(null) as FormRecord;
 
 function decode(s: string): string {

@@ -52,6 +52,7 @@ export function customerObject(now: number, p: { email?: string; name?: string; 
     description: p.description ?? null,
     email: p.email ?? null,
     name: p.name ?? null,
+    invoice_settings: { custom_fields: null, default_payment_method: null, footer: null, rendering_options: null },
     livemode: false,
     metadata: p.metadata,
     shipping: null,

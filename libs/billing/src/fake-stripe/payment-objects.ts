@@ -6,7 +6,17 @@ import { apiList, idOf, newId, stripeObject } from './objects.js';
 /** A succeeded (or, for delayed methods, processing) payment: the intent and its one charge. */
 export function paymentObjects(
   now: number,
-  p: { amount: number; currency: string; customer: string | null; metadata: Stripe.Metadata; pending: boolean; description?: string },
+  p: {
+    amount: number;
+    currency: string;
+    customer: string | null;
+    metadata: Stripe.Metadata;
+    pending: boolean;
+    description?: string;
+    /** The card that paid (a Checkout that saved it, an off-session charge); the charge then names it too. */
+    paymentMethod?: Stripe.PaymentMethod;
+    setupFutureUsage?: 'off_session';
+  },
 ) {
   const pi = stripeObject<Stripe.PaymentIntent>({
     id: newId('pi'),
@@ -21,7 +31,9 @@ export function paymentObjects(
     description: p.description ?? null,
     livemode: false,
     metadata: p.metadata,
+    payment_method: p.paymentMethod?.id ?? null,
     payment_method_types: ['card'],
+    setup_future_usage: p.setupFutureUsage ?? null,
     status: p.pending ? 'processing' : 'succeeded',
   });
   const charge = stripeObject<Stripe.Charge>({
@@ -41,6 +53,8 @@ export function paymentObjects(
     metadata: {},
     paid: !p.pending,
     payment_intent: pi.id,
+    payment_method: p.paymentMethod?.id ?? null,
+    ...(p.paymentMethod ? { payment_method_details: cardDetails(p.paymentMethod) } : {}),
     refunded: false,
     status: p.pending ? 'pending' : 'succeeded',
   });
@@ -262,4 +276,83 @@ export function disputeObject(now: number, charge: Stripe.Charge, amount: number
     reason: 'fraudulent',
     status: 'needs_response',
   });
+}
+
+/** A saved card, as Checkout leaves it: always the Visa test card 4242, attached to the customer when there is one. */
+export function paymentMethodObject(now: number, p: { customer: string | null; email?: string | null }) {
+  const expiry = new Date(now * 1000);
+  return stripeObject<Stripe.PaymentMethod>({
+    id: newId('pm'),
+    object: 'payment_method',
+    allow_redisplay: 'unspecified',
+    billing_details: { address: null, email: p.email ?? null, name: null, phone: null, tax_id: null },
+    card: {
+      brand: 'visa',
+      checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
+      country: 'US',
+      display_brand: 'visa',
+      exp_month: 12,
+      exp_year: expiry.getUTCFullYear() + 3,
+      fingerprint: 'fakeVisa4242xxxx',
+      funding: 'credit',
+      generated_from: null,
+      last4: '4242',
+      networks: { available: ['visa'], preferred: null },
+      regulated_status: 'unregulated',
+      three_d_secure_usage: { supported: true },
+      wallet: null,
+    },
+    created: now,
+    customer: p.customer,
+    customer_account: null,
+    livemode: false,
+    metadata: {},
+    type: 'card',
+  });
+}
+
+/** The SetupIntent behind a setup-mode Checkout Session: `requires_payment_method` until the session completes. */
+export function setupIntentObject(now: number, p: { customer: string | null; metadata: Stripe.Metadata; description?: string }) {
+  const id = newId('seti');
+  return stripeObject<Stripe.SetupIntent>({
+    id,
+    object: 'setup_intent',
+    application: null,
+    automatic_payment_methods: null,
+    cancellation_reason: null,
+    client_secret: `${id}_secret_${newId('x').slice(2)}`,
+    created: now,
+    customer: p.customer,
+    description: p.description ?? null,
+    flow_directions: null,
+    last_setup_error: null,
+    latest_attempt: null,
+    livemode: false,
+    mandate: null,
+    metadata: p.metadata,
+    next_action: null,
+    on_behalf_of: null,
+    payment_method: null,
+    payment_method_types: ['card'],
+    single_use_mandate: null,
+    status: 'requires_payment_method',
+    usage: 'off_session',
+  });
+}
+
+/** What the charge tells of the card that paid it. */
+export function cardDetails(pm: Stripe.PaymentMethod): Stripe.Charge.PaymentMethodDetails {
+  const c = pm.card;
+  return {
+    type: 'card',
+    card: {
+      brand: c?.brand ?? 'visa',
+      country: c?.country ?? 'US',
+      exp_month: c?.exp_month ?? 12,
+      exp_year: c?.exp_year ?? 2030,
+      funding: c?.funding ?? 'credit',
+      last4: c?.last4 ?? '4242',
+      network: 'visa',
+    },
+  } as Stripe.Charge.PaymentMethodDetails;
 }

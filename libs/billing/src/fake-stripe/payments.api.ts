@@ -2,6 +2,7 @@ import type Stripe from 'stripe';
 import type { Handler, Route } from './catalog.api.js';
 import { allowOnly, ApiError, type FormRecord, hash, int, list, metadata, str, strList } from './form.js';
 import { newId, stripeObject } from './objects.js';
+import { setupIntentObject } from './payment-objects.js';
 import type { FakeStripeState } from './state.js';
 
 const LIST_PARAMS = ['limit', 'starting_after', 'ending_before', 'created'];
@@ -42,11 +43,13 @@ export function paymentRoutes(s: FakeStripeState): Route[] {
       'metadata',
       'payment_intent_data',
       'subscription_data',
+      'setup_intent_data',
+      'currency',
       ...IGNORED_SESSION_PARAMS,
     ]);
     const mode = str(form, 'mode', { required: true });
-    if (mode !== 'payment' && mode !== 'subscription') {
-      throw new ApiError(400, `Invalid mode: the fake Stripe supports payment and subscription, not ${mode}`, 'mode');
+    if (mode !== 'payment' && mode !== 'subscription' && mode !== 'setup') {
+      throw new ApiError(400, `Invalid mode: the fake Stripe supports payment, subscription and setup, not ${mode}`, 'mode');
     }
     const customer = str(form, 'customer');
     if (customer !== undefined) s.get(s.customers, customer, 'customer', 'customer');
@@ -54,9 +57,16 @@ export function paymentRoutes(s: FakeStripeState): Route[] {
     if (clientReferenceId !== undefined && clientReferenceId.length > 200) {
       throw new ApiError(400, 'client_reference_id can be at most 200 characters', 'client_reference_id');
     }
-    const items = lineItems(s, form, mode);
+    // Setup mode saves a card and charges nothing: no line items, no total.
+    if (mode === 'setup' && form.line_items !== undefined) {
+      throw new ApiError(400, 'You cannot pass `line_items` in `setup` mode.', 'line_items');
+    }
+    const items = mode === 'setup' ? [] : lineItems(s, form, mode);
     const piData = hash(form, 'payment_intent_data');
     const subData = hash(form, 'subscription_data');
+    const setupData = hash(form, 'setup_intent_data');
+    if (setupData && mode !== 'setup') throw new ApiError(400, 'setup_intent_data can only be used in setup mode.', 'setup_intent_data');
+    if (setupData) allowOnly(setupData, ['metadata', 'description'], 'setup_intent_data');
     // Stripe refuses the other mode's options rather than ignoring them.
     if (piData && mode !== 'payment')
       throw new ApiError(400, 'payment_intent_data can only be used in payment mode.', 'payment_intent_data');
@@ -65,34 +75,56 @@ export function paymentRoutes(s: FakeStripeState): Route[] {
     if (piData)
       allowOnly(
         piData,
-        ['metadata', 'description', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix'],
+        ['metadata', 'description', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix', 'setup_future_usage'],
         'payment_intent_data',
       );
+    const setupFutureUsage = piData ? str(piData, 'setup_future_usage', { prefix: 'payment_intent_data' }) : undefined;
+    if (setupFutureUsage !== undefined && setupFutureUsage !== 'off_session') {
+      throw new ApiError(
+        400,
+        `The fake Stripe supports payment_intent_data[setup_future_usage]=off_session, not ${setupFutureUsage}`,
+        'payment_intent_data[setup_future_usage]',
+      );
+    }
+    const currency = str(form, 'currency')?.toLowerCase();
     if (subData) allowOnly(subData, ['metadata', 'description'], 'subscription_data');
 
     const now = s.now();
     const total = items.reduce((sum, i) => sum + (i.price.unit_amount ?? 0) * i.quantity, 0);
     const id = newId('cs_test', 58);
+    const sessionMetadata = metadata(form);
+    let setupIntent: Stripe.SetupIntent | undefined;
+    if (mode === 'setup') {
+      setupIntent = setupIntentObject(now, {
+        customer: customer ?? null,
+        // The SetupIntent carries the session's metadata, setup_intent_data[metadata] over it.
+        metadata: setupData ? metadata(setupData, 'metadata', sessionMetadata) : { ...sessionMetadata },
+        description: setupData ? str(setupData, 'description', { prefix: 'setup_intent_data' }) : undefined,
+      });
+      s.setupIntents.set(setupIntent.id, setupIntent);
+    }
     const session = stripeObject<Stripe.Checkout.Session>({
       id,
       object: 'checkout.session',
-      amount_subtotal: total,
-      amount_total: total,
+      amount_subtotal: mode === 'setup' ? null : total,
+      amount_total: mode === 'setup' ? null : total,
       cancel_url: str(form, 'cancel_url') ?? null,
       client_reference_id: clientReferenceId ?? null,
       created: now,
-      currency: items[0].price.currency,
+      currency: mode === 'setup' ? (currency ?? null) : items[0].price.currency,
       customer: customer ?? null,
       customer_details: null,
       customer_email: str(form, 'customer_email') ?? null,
       expires_at: now + 24 * 3600,
       invoice: null,
       livemode: false,
-      metadata: metadata(form),
+      metadata: sessionMetadata,
       mode,
       payment_intent: null,
       payment_method_types: ['card'],
-      payment_status: 'unpaid',
+      // Stripe's value for a session that charges nothing.
+      payment_status: mode === 'setup' ? 'no_payment_required' : 'unpaid',
+      setup_intent: setupIntent?.id ?? null,
       status: 'open',
       subscription: null,
       success_url: str(form, 'success_url') ?? null,
@@ -106,6 +138,7 @@ export function paymentRoutes(s: FakeStripeState): Route[] {
       lineItems: items.map((i) => ({ price: i.price.id, quantity: i.quantity })),
       paymentIntentMetadata: piData ? metadata(piData) : {},
       subscriptionMetadata: subData ? metadata(subData) : {},
+      ...(setupFutureUsage ? { setupFutureUsage } : {}),
     });
     return s.expand(session, strList(form, 'expand'));
   };

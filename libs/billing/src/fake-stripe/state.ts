@@ -1,12 +1,23 @@
 import type Stripe from 'stripe';
 import { ApiError, type FormRecord, int, str, strList } from './form.js';
-import { apiList, stripeObject } from './objects.js';
+import { apiList, eventObject, stripeObject } from './objects.js';
 
 /** What a Checkout Session was created with but Stripe does not show on the session object. */
 export interface SessionExtras {
   lineItems: { price: string; quantity: number }[];
   paymentIntentMetadata: Stripe.Metadata;
   subscriptionMetadata: Stripe.Metadata;
+  /** payment_intent_data[setup_future_usage]: completing the session saves the card to the customer. */
+  setupFutureUsage?: 'off_session';
+}
+
+/** What an off-session PaymentIntent confirmed with a saved card does, chosen per payment method by the test. */
+export type OffSessionOutcome = 'succeed' | 'decline' | 'requires_action';
+
+/** The API call being executed: API-triggered events name it in `request`, as Stripe's do. */
+export interface RequestContext {
+  id: string;
+  idempotencyKey: string | null;
 }
 
 interface Listable {
@@ -28,8 +39,18 @@ export class FakeStripeState {
   readonly charges = new Map<string, Stripe.Charge>();
   readonly refunds = new Map<string, Stripe.Refund>();
   readonly disputes = new Map<string, Stripe.Dispute>();
+  readonly setupIntents = new Map<string, Stripe.SetupIntent>();
+  readonly paymentMethods = new Map<string, Stripe.PaymentMethod>();
   readonly events: Stripe.Event[] = [];
   invoiceSeq = 0;
+  /** Per payment method: outcomes queued for the next PaymentIntents (one each), then the standing one (default succeed). */
+  readonly offSessionOutcomes = new Map<string, { queue: OffSessionOutcome[]; standing: OffSessionOutcome }>();
+  /** Idempotency-Key (as sent, not scoped) -> the ids of the PaymentIntents requests with it created. */
+  readonly paymentIntentsByKey = new Map<string, string[]>();
+  /** Set by the server around each executed API call. */
+  request: RequestContext | null = null;
+  /** Events the current API call produced; the server delivers them after it has answered. */
+  outbox: Stripe.Event[] = [];
 
   constructor(private readonly clockMs: () => number) {}
 
@@ -38,10 +59,28 @@ export class FakeStripeState {
     return Math.floor(this.clockMs() / 1000);
   }
 
+  /** The outcome for the next off-session PaymentIntent on this card, consuming one queued outcome if any. */
+  takeOutcome(paymentMethodId: string): OffSessionOutcome {
+    const o = this.offSessionOutcomes.get(paymentMethodId);
+    if (!o) return 'succeed';
+    return o.queue.shift() ?? o.standing;
+  }
+
+  /** An event an API call caused (not a control): recorded, naming the request, and queued for delivery after the answer. */
+  apiEvent(type: Stripe.Event.Type, object: object): Stripe.Event {
+    const e = eventObject(this.now(), type, object);
+    if (this.request) e.request = { id: this.request.id, idempotency_key: this.request.idempotencyKey };
+    this.events.push(e);
+    this.outbox.push(e);
+    return e;
+  }
+
   /** Longest prefixes first: `inpay_` must not be taken for an `in_` invoice. */
   private byPrefix(): [string, Map<string, Listable>][] {
     return [
       ['inpay_', this.invoicePayments],
+      ['seti_', this.setupIntents],
+      ['pm_', this.paymentMethods],
       ['price_', this.prices],
       ['prod_', this.products],
       ['cus_', this.customers],

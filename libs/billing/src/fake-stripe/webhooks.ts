@@ -65,3 +65,42 @@ export class WebhookSender {
     return statuses;
   }
 }
+
+/** One automatic delivery of an API-triggered event: which event, and the endpoint's HTTP status (0 = unreachable). */
+export interface Delivery {
+  eventId: string;
+  type: string;
+  status: number;
+}
+
+/**
+ * Events caused by API calls (an off-session PaymentIntent succeeding or failing) are POSTed by the fake on its own,
+ * as Stripe does, right after the call is answered: one call's events in order, calls independently. `hold` keeps
+ * them back (recorded in `held`, for the test to send, e.g. FakeStripe.redeliver, or flushHeld).
+ */
+export class AutoDelivery {
+  hold = false;
+  readonly held: Stripe.Event[] = [];
+  readonly log: Delivery[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(private readonly hooks: WebhookSender) {}
+
+  send(events: Stripe.Event[]): void {
+    if (events.length === 0) return;
+    if (this.hold || !this.hooks.url) {
+      this.held.push(...events);
+      return;
+    }
+    const p = (async () => {
+      for (const e of events) this.log.push({ eventId: e.id, type: e.type, status: await this.hooks.deliver(e) });
+    })();
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  /** Resolves once every automatic delivery started so far has been answered. */
+  async settled(): Promise<void> {
+    while (this.inflight.size) await Promise.all([...this.inflight]);
+  }
+}

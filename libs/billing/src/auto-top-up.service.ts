@@ -99,6 +99,12 @@ export class AutoTopUpService {
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
+  /**
+   * A fault drill's hook: when set, an attempt dies right after Stripe made the
+   * PaymentIntent and before it is recorded, as a killed worker would.
+   */
+  faultAfterCreate: (() => void) | null = null;
+
   private async wallet(ownerId: string): Promise<{ id: string; stripe_customer_id: string | null }> {
     const rows = await this.db.query<{ id: string; stripe_customer_id: string | null }>(
       `SELECT id, stripe_customer_id FROM wallets WHERE owner_id = $1`,
@@ -272,6 +278,7 @@ export class AutoTopUpService {
       }
       throw e; // a network or Stripe error: the job is retried with the same key
     }
+    this.faultAfterCreate?.();
     if (pi.status === 'requires_action' || pi.status === 'requires_payment_method' || pi.status === 'canceled') {
       const status = pi.status === 'requires_action' ? 'requires_action' : 'failed';
       await this.db.transaction((tx) => this.fail(tx, walletId, crossing, pi.id, status, `payment intent ${pi.status}`));

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { Database } from '@app/common';
 import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
 import { generationEnv, waitFinished } from '../generation/support.js';
 
@@ -253,6 +254,26 @@ describe('admin dashboard in a real browser', () => {
       const events = (await call(t, 'GET', '/v1/events?owner_id=dash_user&limit=1000')).body.data as Array<{ type: string }>;
       expect(await page.locator('[data-testid=event-row]').count()).toBe(Math.min(events.length, 50));
       await waitText('[data-testid=event-row] td:nth-child(2)', events[events.length - 1].type);
+
+      // Auto top-up: its settings and its attempts (a declined one, as the webhook would have recorded it).
+      await page.locator('[data-testid=atu-summary]').waitFor();
+      await waitText('[data-testid=atu-summary]', /^Not set up; no saved card$/);
+      const atu = await call(t, 'PUT', '/v1/wallets/dash_user/auto-top-up', {
+        enabled: false,
+        threshold: '5',
+        pack_id: 'pack_50',
+        max_per_month: 3,
+      });
+      expect(atu.status).toBe(201);
+      await t.app.get(Database).run(
+        `INSERT INTO auto_top_up_attempts (wallet_id, crossing, month, pack_id, tokens, amount_cents, idempotency_key, payment_intent, status, error, created_at, updated_at)
+         SELECT id, 7, date_trunc('month', now())::date, 'pack_50', 50, 500, 'dash-key', 'pi_dash', 'failed', 'card_declined: Your card was declined.', now(), now()
+         FROM wallets WHERE owner_id = 'dash_user'`,
+      );
+      await page.reload();
+      await waitText('[data-testid=atu-summary]', 'Off: below 5.000 buy pack_50, 0 of 3 this month; no saved card; failures in a row: 0');
+      await waitText('[data-testid=atu-attempt] [data-testid=atu-status]', 'failed');
+      expect(await page.locator('[data-testid=atu-attempt]').first().textContent()).toContain('card_declined');
 
       await page.click('#nav-hooks');
       await page.locator('[data-testid=hook-row][data-name=dash-hook]').waitFor();

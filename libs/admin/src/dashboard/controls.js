@@ -9,12 +9,16 @@ const EVENTS_SHOWN = 50;
 const EVENT_PAGES = 20;
 
 export async function loadControls(owner) {
-  const [budgets, alerts, events] = await Promise.all([
+  const [budgets, alerts, events, autoTopUp] = await Promise.all([
     api('GET', `/v1/wallets/${seg(owner)}/budgets`),
     api('GET', `/v1/wallets/${seg(owner)}/alerts`),
     latestEvents(owner),
+    api('GET', `/v1/wallets/${seg(owner)}/auto-top-up`),
   ]);
-  return () => renderControls(budgets.data, alerts.data, events);
+  return () => {
+    renderControls(budgets.data, alerts.data, events);
+    renderAutoTopUp(autoTopUp);
+  };
 }
 
 /** The feed is oldest first with a forward cursor: follow it and keep the tail. */
@@ -76,5 +80,30 @@ function renderControls(budgets, alerts, events) {
       ),
     ),
     'No events',
+  );
+}
+
+/** Auto top-up (spec section 10): its settings, the saved card, and the latest attempts. */
+function renderAutoTopUp(a) {
+  const card = a.payment_method ? `${a.payment_method.brand ?? 'card'} ${a.payment_method.last4 ?? a.payment_method.id}` : 'no saved card';
+  $('#atu-summary').textContent = a.threshold
+    ? `${a.enabled ? 'On' : 'Off'}: below ${a.threshold} buy ${a.pack_id}, ${a.this_month} of ${a.max_per_month} this month; ${card}; failures in a row: ${a.failures}`
+    : `Not set up; ${card}`;
+  $('#atu-disabled').textContent = a.disabled_reason ? `Turned off: ${a.disabled_reason}` : '';
+  fillRows(
+    $('#atu-body'),
+    a.attempts.map((x) =>
+      el(
+        'tr',
+        { dataset: { testid: 'atu-attempt' } },
+        el('td', { class: 'num' }, String(x.crossing)),
+        el('td', {}, el('span', { class: `tag atu-${x.status}`, dataset: { testid: 'atu-status' } }, x.status)),
+        el('td', { class: 'mono' }, x.payment_intent ?? '-'),
+        el('td', { class: 'num' }, x.tokens === null ? '-' : String(x.tokens)),
+        el('td', {}, x.error ?? ''),
+        el('td', {}, fmtTime(x.updated_at)),
+      ),
+    ),
+    'No attempts',
   );
 }

@@ -20,6 +20,7 @@ const LEDGER_TABLES = [
   'alerts',
   'events',
   'event_feed',
+  'event_consumers',
 ];
 const WRITE = new RegExp(`\\b(INSERT\\s+INTO|UPDATE|DELETE\\s+FROM|TRUNCATE(\\s+TABLE)?)\\s+(${LEDGER_TABLES.join('|')})\\b`, 'i');
 const ROOT = join(import.meta.dirname, '..', '..', '..');

@@ -9,6 +9,7 @@
 import 'reflect-metadata';
 import { buildOpenApi, createLogger, loadConfig } from '@app/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ApiModule } from '../apps/api/src/api.module.js';
@@ -23,7 +24,8 @@ async function main(): Promise<void> {
     RUN_WORKER: 'false',
     LOG_LEVEL: 'silent',
   });
-  const app = await NestFactory.create(ApiModule.register(config, createLogger('silent')), {
+  // The adapter the API runs on: without one Nest looks for Express, which is not installed.
+  const app = await NestFactory.create(ApiModule.register(config, createLogger('silent')), new FastifyAdapter(), {
     preview: true,
     abortOnError: false,
     logger: false,

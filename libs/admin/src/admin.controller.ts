@@ -17,6 +17,7 @@ import {
 import { Body, Controller, Get, Header, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { PriceDto } from '@app/pricing';
 import { AdminService } from './admin.service.js';
 import { AuditService } from './audit.service.js';
 import {
@@ -29,6 +30,17 @@ import {
   ReasonDto,
   RefundDto,
 } from './dto/admin.dto.js';
+import {
+  AdjustmentResultDto,
+  AdminWalletDto,
+  AuditLogPageDto,
+  DailyDto,
+  GrantResultDto,
+  RefundResultDto,
+  SummaryDto,
+  WalletGenerationPageDto,
+  WalletStatusDto,
+} from './dto/views.dto.js';
 import { ReportsService } from './reports.service.js';
 import { WalletGenerationsService } from './wallet-generations.service.js';
 
@@ -53,6 +65,7 @@ export class AdminController {
   @ApiOwnerIdParam()
   @ApiResponse({
     status: 200,
+    type: AdminWalletDto,
     description:
       '{wallet (as GET /v1/wallets/{owner_id}), reservations: its pending reservations, generations: its latest 50 [{id, status, variant, n, tokens_used, refunded, created_at}]}',
   })
@@ -66,6 +79,7 @@ export class AdminController {
   @ApiOwnerIdParam()
   @ApiResponse({
     status: 200,
+    type: WalletGenerationPageDto,
     description:
       '{data: [{id, status, variant, n, batch_id, tokens_used, refunded, created_at}], next_cursor}; next_cursor is null on the last page.',
   })
@@ -80,6 +94,7 @@ export class AdminController {
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 201,
+    type: GrantResultDto,
     description: `Granted: {id (the bucket), owner_id, amount, expires_at, ${BALANCE}}.`,
     headers: IDEMPOTENT_REPLAY_HEADERS,
   })
@@ -104,6 +119,7 @@ export class AdminController {
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 201,
+    type: AdjustmentResultDto,
     description: `Adjusted: {id (the transfer), owner_id, amount, ${BALANCE}}.`,
     headers: IDEMPOTENT_REPLAY_HEADERS,
   })
@@ -125,7 +141,7 @@ export class AdminController {
   })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 200, description: '{owner_id, status: "frozen"}', headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({ status: 200, type: WalletStatusDto, description: '{owner_id, status: "frozen"}', headers: IDEMPOTENT_REPLAY_HEADERS })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async freeze(
     @Idem() idem: IdempotentRequest,
@@ -141,7 +157,7 @@ export class AdminController {
   @ApiOperation({ summary: 'Unfreeze a wallet', description: 'Allows spending again. Audited.' })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 200, description: '{owner_id, status: "active"}', headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({ status: 200, type: WalletStatusDto, description: '{owner_id, status: "active"}', headers: IDEMPOTENT_REPLAY_HEADERS })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async unfreeze(
     @Idem() idem: IdempotentRequest,
@@ -163,6 +179,7 @@ export class AdminController {
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 201,
+    type: RefundResultDto,
     description: `Refunded: {id (the bucket), generation_id, owner_id, amount, refunded_total, expires_at, ${BALANCE}}.`,
     headers: IDEMPOTENT_REPLAY_HEADERS,
   })
@@ -186,6 +203,7 @@ export class AdminController {
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 200,
+    type: PriceDto,
     description: 'The new version: {variant, model, unit, tokens, usd, version, description, effective_at, default}.',
     headers: IDEMPOTENT_REPLAY_HEADERS,
   })
@@ -204,6 +222,7 @@ export class AdminController {
   @ApiOperation({ summary: 'The audit log', description: 'The append-only trail of admin actions, newest first, cursor-paginated.' })
   @ApiResponse({
     status: 200,
+    type: AuditLogPageDto,
     description:
       '{data: [{id, actor, action, target_type, target_id, amount, reason, details, created_at}], next_cursor}; next_cursor is null on the last page.',
   })
@@ -216,6 +235,7 @@ export class AdminController {
   @ApiOperation({ summary: 'Finance summary over a range' })
   @ApiResponse({
     status: 200,
+    type: SummaryDto,
     description:
       '{from, to, tokens: {sold, granted, spent, expired, refunded}, usd_by_variant: [{variant, tokens, usd}]}: sold by Stripe payments, granted free and by admins, spent as settled, expired as lapsed, refunded by admins.',
   })
@@ -226,7 +246,7 @@ export class AdminController {
 
   @Get('reports/daily')
   @ApiOperation({ summary: 'Finance per day over a range' })
-  @ApiResponse({ status: 200, description: '{data: [{day (YYYY-MM-DD, UTC), sold, spent, expired}]}' })
+  @ApiResponse({ status: 200, type: DailyDto, description: '{data: [{day (YYYY-MM-DD, UTC), sold, spent, expired}]}' })
   @ApiErrors(...ADMIN_ERRORS, 'validation_error')
   daily(@Query() q: RangeQuery) {
     return this.reports.daily(q.from, q.to);

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags }
 import type { FastifyRequest } from 'fastify';
 import { BillingService } from './billing.service.js';
 import { CreateCheckoutSessionDto, CreatePortalSessionDto } from './dto/checkout.dto.js';
+import { CatalogDto, CheckoutSessionDto, PortalSessionDto, StripeWebhookReceiptDto } from './dto/views.dto.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
 
 @ApiTags('billing')
@@ -17,6 +18,7 @@ export class BillingController {
   @ApiOperation({ summary: 'The billing catalog', description: 'The token packs and monthly plans on sale through Stripe.' })
   @ApiResponse({
     status: 200,
+    type: CatalogDto,
     description:
       '{packs: [{id, tokens, usd, usd_per_token}], plans: [{id, tokens, usd, usd_per_token, interval}]}; tokens is a token string, usd dollars with 2 or more decimals.',
   })
@@ -32,7 +34,7 @@ export class BillingController {
     description:
       "Creates a Checkout Session for a pack (mode payment) or a plan (mode subscription), for the wallet's Stripe customer (created once). The wallet is credited by the Stripe webhook when the payment succeeds, so this takes no Idempotency-Key.",
   })
-  @ApiResponse({ status: 201, description: '{id, url, mode}: send the customer to url.' })
+  @ApiResponse({ status: 201, type: CheckoutSessionDto, description: '{id, url, mode}: send the customer to url.' })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'pack_not_found', 'plan_not_found', 'wallet_not_found', 'stripe_not_configured')
   checkout(@Body() dto: CreateCheckoutSessionDto) {
     return this.billing.checkout(dto);
@@ -43,7 +45,7 @@ export class BillingController {
     summary: 'Open the Stripe billing portal',
     description: "A portal session for the wallet's Stripe customer (invoices, plan, cards).",
   })
-  @ApiResponse({ status: 201, description: '{url}: send the customer to it.' })
+  @ApiResponse({ status: 201, type: PortalSessionDto, description: '{url}: send the customer to it.' })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'stripe_not_configured')
   portal(@Body() dto: CreatePortalSessionDto) {
     return this.billing.portal(dto);
@@ -71,6 +73,7 @@ export class StripeWebhookController {
   })
   @ApiResponse({
     status: 200,
+    type: StripeWebhookReceiptDto,
     description: '{received: true, outcome, duplicate}: outcome says what the event did (or did before, on a duplicate).',
   })
   @ApiErrors('invalid_signature', 'validation_error', 'payload_too_large', 'database_unavailable')

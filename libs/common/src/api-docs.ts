@@ -46,7 +46,17 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
       ApiResponse({
         status,
         description: list.map((c) => `- \`${c}\`: ${ERROR_CODES[c].meaning}`).join('\n'),
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } },
+        // A Problem whose `code` is narrowed to this route's codes of this status, so a client can switch on it.
+        content: {
+          [PROBLEM_CONTENT_TYPE]: {
+            schema: {
+              allOf: [{ $ref: getSchemaPath(ProblemDto) }],
+              type: 'object',
+              required: ['code'],
+              properties: { code: { type: 'string', enum: list } },
+            },
+          },
+        },
       }),
     );
   return applyDecorators(ApiExtraModels(ProblemDto), ...responses);

@@ -100,3 +100,16 @@ export {
 } from './api-docs.js';
 export { buildOpenApi } from './openapi.js';
 export { FastRedis } from './fast-redis.js';
+export {
+  EnumProp,
+  InstantProp,
+  IntProp,
+  JsonObjectProp,
+  NextCursorProp,
+  StringProp,
+  TOKEN_STRING_PATTERN,
+  TokensProp,
+  USD_STRING_PATTERN,
+  UsdProp,
+} from './view-props.js';
+export { HealthCheckDto, HealthReportDto } from './health.dto.js';

@@ -5,12 +5,16 @@ import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } fr
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { RequireScope } from './api-key.guard.js';
+import { ApiErrors } from './api-docs.js';
 import { migrationsApplied } from './data-source.js';
 import { FastRedis } from './fast-redis.js';
+import { HealthReportDto } from './health.dto.js';
 import { CountableQueue, countedQueues, metricsRegistry } from './metrics.js';
 
 /** Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no API key. */
 @ApiTags('ops')
+// Every route refuses a control character in a query parameter (spec section 8), these too.
+@ApiErrors('validation_error')
 @Controller()
 @RequireScope('public')
 export class OpsController implements OnModuleInit, OnModuleDestroy {
@@ -39,16 +43,21 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
 
   @Get('health/live')
   @ApiOperation({ summary: 'Liveness', description: 'No API key. 200 while the process serves requests.' })
-  @ApiResponse({ status: 200, description: 'Terminus report: {status: "ok", info: {}, error: {}, details: {}}.' })
+  @ApiResponse({ status: 200, type: HealthReportDto, description: 'Terminus report: {status: "ok", info: {}, error: {}, details: {}}.' })
   live() {
     return this.health.check([]);
   }
 
   @Get('health/ready')
   @ApiOperation({ summary: 'Readiness', description: 'No API key. Checks PostgreSQL, Redis and that every migration is applied.' })
-  @ApiResponse({ status: 200, description: 'Terminus report: {status: "ok", info: {database, redis, migrations}, error: {}, details}.' })
+  @ApiResponse({
+    status: 200,
+    type: HealthReportDto,
+    description: 'Terminus report: {status: "ok", info: {database, redis, migrations}, error: {}, details}.',
+  })
   @ApiResponse({
     status: 503,
+    type: HealthReportDto,
     description: 'Terminus report (not a Problem): {status: "error", info, error: the checks that are down, with why, details}.',
   })
   async ready(@Res({ passthrough: true }) res: FastifyReply) {

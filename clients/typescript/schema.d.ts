@@ -2012,6 +2012,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2024,6 +2026,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2071,6 +2081,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2095,6 +2107,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2154,6 +2174,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2178,6 +2200,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2225,6 +2255,8 @@ export interface operations {
             /** @description Created. The wallet, as GET /v1/wallets/{owner_id}. */
             201: {
                 headers: {
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2246,6 +2278,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2270,6 +2304,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2334,6 +2376,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2358,6 +2402,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2405,6 +2457,8 @@ export interface operations {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2429,6 +2483,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2531,6 +2587,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2581,6 +2645,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2605,6 +2671,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2676,6 +2750,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2753,6 +2829,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2820,6 +2904,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2873,6 +2959,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2920,6 +3014,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2944,6 +3040,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2997,6 +3101,8 @@ export interface operations {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3021,6 +3127,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3112,6 +3220,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3163,6 +3279,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3187,6 +3305,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3231,6 +3357,8 @@ export interface operations {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3255,6 +3383,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3345,6 +3475,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3396,6 +3534,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3420,6 +3560,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3464,6 +3612,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3476,6 +3626,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3515,6 +3673,8 @@ export interface operations {
             /** @description {id, url, mode}: send the customer to url. */
             201: {
                 headers: {
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3539,6 +3699,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3591,6 +3753,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3633,6 +3803,8 @@ export interface operations {
             /** @description {url}: send the customer to it. */
             201: {
                 headers: {
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3657,6 +3829,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3705,6 +3879,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3836,6 +4018,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3872,6 +4056,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3936,6 +4128,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3972,6 +4166,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4019,6 +4221,8 @@ export interface operations {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4043,6 +4247,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4118,6 +4324,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4168,6 +4382,8 @@ export interface operations {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4192,6 +4408,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4279,6 +4497,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4353,6 +4579,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4428,6 +4656,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4502,6 +4738,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4577,6 +4815,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4627,6 +4873,8 @@ export interface operations {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
                     "Idempotent-Replayed"?: "true";
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4651,6 +4899,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4738,6 +4988,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4812,6 +5070,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4887,6 +5147,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4961,6 +5229,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4985,6 +5255,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5046,6 +5324,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5070,6 +5350,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5131,6 +5419,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5155,6 +5445,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5219,6 +5517,8 @@ export interface operations {
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
             401: {
                 headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5243,6 +5543,14 @@ export interface operations {
             /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
             429: {
                 headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {

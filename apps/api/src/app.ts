@@ -9,6 +9,7 @@ import {
   httpDuration,
   httpRequests,
   installStrictInput,
+  LocationInterceptor,
   NoBodyGuard,
   PinoNestLogger,
   ProblemFilter,
@@ -17,7 +18,7 @@ import {
 import { FILES_ROUTE } from '@app/generation';
 import fastifyStatic from '@fastify/static';
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
@@ -121,6 +122,7 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalGuards(new NoBodyGuard());
   app.useGlobalFilters(new ProblemFilter());
+  app.useGlobalInterceptors(new LocationInterceptor(app.get(Reflector)));
   // The OpenAPI document: Swagger UI at /docs, the JSON at /docs-json (and YAML at /docs-yaml).
   // Plain Fastify routes, outside Nest's guards: they need no API key.
   SwaggerModule.setup('docs', app, buildOpenApi(app), { customSiteTitle: 'token-wallet API' });

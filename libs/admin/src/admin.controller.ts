@@ -4,15 +4,18 @@ import {
   ApiIdempotencyKey,
   ApiOwnerIdParam,
   BODY_ERRORS,
+  CreatedAt,
   CurrentPrincipal,
   GATEWAY_ERRORS,
   Idem,
   IDEMPOTENT_ERRORS,
   IDEMPOTENT_REPLAY_HEADERS,
   type IdempotentRequest,
+  LOCATION_HEADER,
   type Principal,
   reply,
   RequireScope,
+  segment,
 } from '@app/common';
 import { Body, Controller, Get, Header, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -89,6 +92,7 @@ export class AdminController {
   }
 
   @Post('wallets/:owner_id/grants')
+  @CreatedAt((x) => `/v1/admin/wallets/${segment(x.owner_id)}`)
   @ApiOperation({ summary: 'Grant tokens', description: 'Credits a new promo bucket, optionally expiring. Audited.' })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
@@ -96,7 +100,7 @@ export class AdminController {
     status: 201,
     type: GrantResultDto,
     description: `Granted: {id (the bucket), owner_id, amount, expires_at, ${BALANCE}}.`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async grant(
@@ -110,6 +114,7 @@ export class AdminController {
   }
 
   @Post('wallets/:owner_id/adjustments')
+  @CreatedAt((x) => `/v1/admin/wallets/${segment(x.owner_id)}`)
   @ApiOperation({
     summary: 'Adjust a balance',
     description:
@@ -121,7 +126,7 @@ export class AdminController {
     status: 201,
     type: AdjustmentResultDto,
     description: `Adjusted: {id (the transfer), owner_id, amount, ${BALANCE}}.`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found', 'adjustment_exceeds_balance')
   async adjust(
@@ -170,6 +175,7 @@ export class AdminController {
   }
 
   @Post('generations/:id/refund')
+  @CreatedAt((x) => `/v1/admin/wallets/${segment(x.owner_id)}`)
   @ApiOperation({
     summary: 'Refund a generation',
     description:
@@ -181,7 +187,7 @@ export class AdminController {
     status: 201,
     type: RefundResultDto,
     description: `Refunded: {id (the bucket), generation_id, owner_id, amount, refunded_total, expires_at, ${BALANCE}}.`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(...ACTION_ERRORS, 'generation_not_found', 'refund_exceeds_charge')
   async refund(

@@ -1,4 +1,4 @@
-import { ApiErrors, BODY_ERRORS, GATEWAY_ERRORS, RequireScope } from '@app/common';
+import { ApiErrors, BODY_ERRORS, CreatedAt, GATEWAY_ERRORS, LOCATION_HEADER, RequireScope } from '@app/common';
 import { Body, Controller, Get, Headers, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
@@ -29,23 +29,30 @@ export class BillingController {
 
   /** Moves no value itself (the webhook does), so it takes no Idempotency-Key. */
   @Post('checkout-sessions')
+  @CreatedAt((session) => (typeof session.url === 'string' ? session.url : null))
   @ApiOperation({
     summary: 'Start a Stripe Checkout',
     description:
       "Creates a Checkout Session for a pack (mode payment) or a plan (mode subscription), for the wallet's Stripe customer (created once). The wallet is credited by the Stripe webhook when the payment succeeds, so this takes no Idempotency-Key.",
   })
-  @ApiResponse({ status: 201, type: CheckoutSessionDto, description: '{id, url, mode}: send the customer to url.' })
+  @ApiResponse({
+    status: 201,
+    type: CheckoutSessionDto,
+    description: '{id, url, mode}: send the customer to url.',
+    headers: LOCATION_HEADER,
+  })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'pack_not_found', 'plan_not_found', 'wallet_not_found', 'stripe_not_configured')
   checkout(@Body() dto: CreateCheckoutSessionDto) {
     return this.billing.checkout(dto);
   }
 
   @Post('portal-sessions')
+  @CreatedAt((session) => (typeof session.url === 'string' ? session.url : null))
   @ApiOperation({
     summary: 'Open the Stripe billing portal',
     description: "A portal session for the wallet's Stripe customer (invoices, plan, cards).",
   })
-  @ApiResponse({ status: 201, type: PortalSessionDto, description: '{url}: send the customer to it.' })
+  @ApiResponse({ status: 201, type: PortalSessionDto, description: '{url}: send the customer to it.', headers: LOCATION_HEADER })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'stripe_not_configured')
   portal(@Body() dto: CreatePortalSessionDto) {
     return this.billing.portal(dto);

@@ -68,7 +68,7 @@ export {
   webhookDeliveries,
 } from './metrics.js';
 export { OpsController } from './ops.controller.js';
-export { RateLimited, RateLimiter } from './rate-limit.js';
+export { RateLimited, RateLimiter, type RateLimitState, rateLimitHeaders } from './rate-limit.js';
 export { keepScheduled } from './schedulers.js';
 export {
   answerExpectations,
@@ -113,3 +113,4 @@ export {
   UsdProp,
 } from './view-props.js';
 export { HealthCheckDto, HealthReportDto } from './health.dto.js';
+export { CreatedAt, LOCATION_HEADER, LocationInterceptor, type LocationOf, segment } from './location.js';

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, Errors, FieldError } from './errors.js';
 import { ledgerOperations } from './metrics.js';
-import { RateLimited } from './rate-limit.js';
+import { RateLimited, rateLimitHeaders } from './rate-limit.js';
 
 export interface Problem {
   type: string;
@@ -94,7 +94,9 @@ function databaseDown(e: unknown): DomainError | null {
 export function sendProblem(reply: FastifyReply, err: DomainError): void {
   ledgerOperations.inc({ type: 'request', outcome: err.code });
   if (reply.sent) return;
-  if (err instanceof RateLimited) reply.header('Retry-After', String(err.retryAfterS));
+  if (err instanceof RateLimited) void reply.header('Retry-After', String(err.retryAfterS)).headers(rateLimitHeaders(err.state));
+  // RFC 9110 section 11.6.1: a 401 names the scheme that would succeed (RFC 6750 for bearer tokens).
+  if (err.status === 401) void reply.header('WWW-Authenticate', 'Bearer realm="token-wallet"');
   void reply
     .status(err.status)
     .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)

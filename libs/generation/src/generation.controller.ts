@@ -2,13 +2,16 @@ import {
   ApiErrors,
   ApiIdempotencyKey,
   BODY_ERRORS,
+  CreatedAt,
   GATEWAY_ERRORS,
   Idem,
   IDEMPOTENT_ERRORS,
   IDEMPOTENT_REPLAY_HEADERS,
   type IdempotentRequest,
+  LOCATION_HEADER,
   reply,
   RequireScope,
+  segment,
 } from '@app/common';
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -30,6 +33,7 @@ export class GenerationController {
   constructor(private readonly generations: GenerationService) {}
 
   @Post('image/generate')
+  @CreatedAt((g) => `/v1/generations/${segment(g.id)}`)
   @ApiOperation({
     summary: 'Generate images',
     description:
@@ -40,7 +44,7 @@ export class GenerationController {
     status: 202,
     type: GenerationDto,
     description: `Accepted (status queued). The generation: ${GENERATION}`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(
     ...GATEWAY_ERRORS,
@@ -67,6 +71,7 @@ export class GenerationController {
   }
 
   @Post('batches')
+  @CreatedAt((b) => `/v1/batches/${segment(b.id)}`)
   @ApiOperation({
     summary: 'Generate a batch of images',
     description: 'Reserves every item in one transaction (all or nothing), answers 202 and queues the items.',
@@ -76,7 +81,7 @@ export class GenerationController {
     status: 202,
     type: BatchDto,
     description: `Accepted (status running). The batch: ${BATCH}`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(
     ...GATEWAY_ERRORS,

@@ -4,14 +4,17 @@ import {
   ApiIdempotencyKey,
   ApiOwnerIdParam,
   BODY_ERRORS,
+  CreatedAt,
   GATEWAY_ERRORS,
   Idem,
   IDEMPOTENT_ERRORS,
   IDEMPOTENT_REPLAY_HEADERS,
   type IdempotentRequest,
+  LOCATION_HEADER,
   NO_BODY_ERRORS,
   reply,
   RequireScope,
+  segment,
 } from '@app/common';
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
@@ -36,12 +39,18 @@ export class WalletController {
   constructor(private readonly wallets: WalletService) {}
 
   @Put('wallets/:owner_id')
+  @CreatedAt((w) => `/v1/wallets/${segment(w.owner_id)}`)
   @ApiOperation({
     summary: 'Create or fetch a wallet',
     description: "Idempotent by nature: creates the wallet with this ISO week's free grant (201), or returns the existing one (200).",
   })
   @ApiOwnerIdParam()
-  @ApiResponse({ status: 201, type: WalletDto, description: 'Created. The wallet, as GET /v1/wallets/{owner_id}.' })
+  @ApiResponse({
+    status: 201,
+    type: WalletDto,
+    description: 'Created. The wallet, as GET /v1/wallets/{owner_id}.',
+    headers: LOCATION_HEADER,
+  })
   @ApiResponse({ status: 200, type: WalletDto, description: 'It existed. The wallet, as GET /v1/wallets/{owner_id}.' })
   @ApiErrors(...GATEWAY_ERRORS, ...NO_BODY_ERRORS)
   async put(@Param('owner_id') ownerId: string, @Res({ passthrough: true }) res: FastifyReply) {
@@ -87,6 +96,7 @@ export class ReservationController {
   constructor(private readonly reservations: ReservationService) {}
 
   @Post('wallets/:owner_id/reservations')
+  @CreatedAt((r) => `/v1/reservations/${segment(r.id)}`)
   @ApiOperation({
     summary: 'Reserve tokens',
     description:
@@ -98,7 +108,7 @@ export class ReservationController {
     status: 201,
     type: ReservationDto,
     description: `Reserved (status pending). ${RESERVATION}`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(
     ...GATEWAY_ERRORS,

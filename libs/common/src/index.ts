@@ -1,12 +1,12 @@
 export { ApiKeyGuard, type AuthedRequest, CurrentPrincipal, RequireScope } from './api-key.guard.js';
-export { ApiKeyService, hashKey, type Principal } from './api-key.service.js';
+export { type ApiKeyInfo, ApiKeyLookupError, ApiKeyService, hashKey, type Principal } from './api-key.service.js';
 export { bigintColumn } from './bigint.transformer.js';
 export { Clock } from './clock.js';
 export { CommonModule } from './common.module.js';
 export { AppConfig, ConfigError, loadConfig } from './config.js';
 export { dataSourceOptions, migrationsApplied, runMigrations } from './data-source.js';
 export { Database, pgCode, PgCode, type Sql, sqlOf, type Tx } from './database.js';
-export { startEmbeddedPostgres } from './embedded-postgres.js';
+export { EmbeddedPostgresError, startEmbeddedPostgres } from './embedded-postgres.js';
 export { HOW_TO_GET_REDIS, redisAnswers, startEmbeddedRedis } from './embedded-redis.js';
 export { ApiKey, type Scope } from './entities/api-key.entity.js';
 export { DomainError, Errors, type FieldError } from './errors.js';

@@ -24,7 +24,7 @@ function cli(t: TestApp, args: string[], env: Record<string, string | undefined>
   const merged = { ...base, ...env };
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['dist/apps/cli/src/main.js', ...args], { env: merged as NodeJS.ProcessEnv }, (err, stdout, stderr) =>
+    execFile(process.execPath, ['dist/apps/cli/src/main.js', ...args], { env: merged }, (err, stdout, stderr) =>
       resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
     );
   });

@@ -40,7 +40,7 @@ export async function startEmbeddedPostgres(dir: string, port: number, log: Logg
     await server.start();
   } catch (e) {
     // The package rejects with undefined (or a bare exit code) when PostgreSQL exits: say what to look at.
-    const why = e instanceof Error ? e.message : e === undefined ? 'it exited' : String(e);
+    const why = e instanceof Error ? e.message : e === undefined ? 'it exited' : JSON.stringify(e);
     throw new EmbeddedPostgresError(
       `the embedded PostgreSQL in ${dataDir} did not start on port ${port} (${why}). Is the port taken (EMBEDDED_PG_PORT)? Run with LOG_LEVEL=debug to see its log; or set DATABASE_URL to use another PostgreSQL.`,
     );

@@ -161,7 +161,7 @@ describe('cli: parser, help, errors', () => {
     const check = () =>
       new Promise<string>((resolve, reject) =>
         execFile(process.execPath, ['scripts/build-if-stale.mjs', '--check'], (err, stdout) =>
-          err ? reject(err) : resolve(stdout.trim()),
+          err ? reject(new Error(err.message)) : resolve(stdout.trim()),
         ),
       );
     expect(await check()).toBe('fresh');

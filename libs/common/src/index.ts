@@ -35,7 +35,7 @@ export {
   type ParseOptions,
   parseTokens,
 } from './money.js';
-export { type Problem, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf, sendProblem } from './problem.filter.js';
+export { type Problem, problemCodeOf, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf, sendProblem } from './problem.filter.js';
 export { PRICE_QUOTER, type PriceQuoter, type Quote } from './quote.js';
 export { APP_CONFIG, LOGGER, MAINTENANCE_QUEUE } from './tokens.js';
 export { createValidationPipe } from './validation.js';

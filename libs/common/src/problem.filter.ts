@@ -90,10 +90,18 @@ function databaseDown(e: unknown): DomainError | null {
     : null;
 }
 
+const PROBLEM_CODE = Symbol('problemCode');
+
+/** The `code` of the problem a request was answered with, for its log line. */
+export function problemCodeOf(req: FastifyRequest): string | undefined {
+  return (req as FastifyRequest & { [PROBLEM_CODE]?: string })[PROBLEM_CODE];
+}
+
 /** Answers `err` as problem+json on a Fastify reply (the filter, and Fastify's framework errors). */
 export function sendProblem(reply: FastifyReply, err: DomainError): void {
   ledgerOperations.inc({ type: 'request', outcome: err.code });
   if (reply.sent) return;
+  (reply.request as FastifyRequest & { [PROBLEM_CODE]?: string })[PROBLEM_CODE] = err.code;
   if (err instanceof RateLimited) void reply.header('Retry-After', String(err.retryAfterS)).headers(rateLimitHeaders(err.state));
   // RFC 9110 section 11.6.1: a 401 names the scheme that would succeed (RFC 6750 for bearer tokens).
   if (err.status === 401) void reply.header('WWW-Authenticate', 'Bearer realm="token-wallet"');

@@ -1,4 +1,4 @@
-import { Controller, Get, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
@@ -7,9 +7,12 @@ import { DataSource } from 'typeorm';
 import { RequireScope } from './api-key.guard.js';
 import { ApiErrors } from './api-docs.js';
 import { migrationsApplied } from './data-source.js';
+import type { AppConfig } from './config.js';
 import { FastRedis } from './fast-redis.js';
 import { HealthReportDto } from './health.dto.js';
 import { CountableQueue, countedQueues, metricsRegistry } from './metrics.js';
+import { redactedUrl } from './queue-errors.js';
+import { APP_CONFIG } from './tokens.js';
 
 /** Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no API key. */
 @ApiTags('ops')
@@ -27,6 +30,7 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
     private readonly dataSource: DataSource,
     private readonly discovery: DiscoveryService,
     private readonly redis: FastRedis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -70,7 +74,8 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
             await this.redis.client.ping();
             return s.up();
           } catch (e) {
-            return s.down({ message: (e as Error).message });
+            const why = this.redis.lastError ?? (e as Error).message;
+            return s.down({ message: `Redis at ${redactedUrl(this.config.REDIS_URL)} does not answer: ${why}` });
           }
         },
         async () => {

@@ -42,7 +42,8 @@ function routeUnheardQueueErrors(): void {
 }
 
 interface EmitterProto {
-  emit(event: string | symbol, ...args: unknown[]): boolean;
+  // A property, not a method: it is taken off the prototype and called with its `this` again.
+  emit: (this: EmitterProto, event: string | symbol, ...args: unknown[]) => boolean;
   listenerCount(event: string): number;
 }
 

@@ -48,7 +48,7 @@ describe('packaging', () => {
   });
 
   it('composes with healthchecks, healthy dependencies, named volumes, no host ports for PostgreSQL and Redis, and file secrets', () => {
-    const compose = parse(read('docker-compose.yml'), { merge: true }) as any;
+    const compose = parse(read('docker-compose.yml'), { merge: true });
     const services = compose.services as Record<string, any>;
     expect(Object.keys(services).sort()).toEqual(['api', 'postgres', 'redis', 'worker']);
     for (const [name, svc] of Object.entries(services)) {

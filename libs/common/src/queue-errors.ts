@@ -33,8 +33,10 @@ function routeUnheardQueueErrors(): void {
   const { QueueBase } = require('bullmq') as { QueueBase: { prototype: EmitterProto } };
   const emit = QueueBase.prototype.emit;
   QueueBase.prototype.emit = function (this: EmitterProto & { name?: string }, event: string | symbol, ...args: unknown[]) {
-    if (event === 'error' && this.listenerCount('error') === 0 && args[0] instanceof Error) {
-      earlySink?.(`queue ${String(this.name)}`, args[0]);
+    // By shape, not instanceof Error: the error may come from another realm (Jest's VM contexts).
+    const err = args[0] as Error | undefined;
+    if (event === 'error' && this.listenerCount('error') === 0 && typeof err?.message === 'string') {
+      earlySink?.(`queue ${String(this.name)}`, err);
       return false;
     }
     return emit.call(this, event, ...args);

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     RUN_WORKER: 'false',
     LOG_LEVEL: 'silent',
   });
+  // The adapter the API runs on: without one Nest looks for Express, which is not installed.
   const app = await NestFactory.create(ApiModule.register(config, createLogger('silent')), new FastifyAdapter(), {
     preview: true,
     abortOnError: false,

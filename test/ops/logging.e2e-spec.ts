@@ -47,4 +47,28 @@ describe('logging', () => {
       expect(text).not.toContain(secret);
     }
   });
+
+  it('lists routes at debug only, skips health probes, and logs a 4xx at warn with its code and the key name', async () => {
+    const parsed = () => logs.map((l) => JSON.parse(l) as Record<string, any>);
+    // Nest's route listing and module loading: debug (20), never info.
+    const mapped = parsed().filter((l) => typeof l.msg === 'string' && /Mapped \{/.test(l.msg));
+    expect(mapped.length).toBeGreaterThan(20);
+    expect(mapped.every((l) => l.level === 20)).toBe(true);
+    expect(parsed().filter((l) => l.level >= 30 && ['RouterExplorer', 'RoutesResolver', 'InstanceLoader'].includes(l.context))).toEqual([]);
+
+    const before = logs.length;
+    const id = `req-probe-${idemKey()}`;
+    await call(t, 'GET', '/health/live', undefined, { key: null, headers: { 'x-request-id': id } });
+    await call(t, 'GET', '/health/ready', undefined, { key: null, headers: { 'x-request-id': id } });
+    await call(t, 'GET', '/v1/wallets/never_made', undefined, { headers: { 'x-request-id': 'req-404' } });
+    await call(t, 'GET', '/v1/prices', undefined, { key: 'tw_gw_unknownbutsecret', headers: { 'x-request-id': 'req-401' } });
+    const lines = logs.slice(before).map((l) => JSON.parse(l) as Record<string, any>);
+    expect(lines.filter((l) => l.req?.id === id)).toEqual([]);
+    const notFound = lines.find((l) => l.req?.id === 'req-404');
+    expect(notFound).toMatchObject({ level: 40, code: 'wallet_not_found', key_name: 'test-gateway', res: { statusCode: 404 } });
+    const unauthorized = lines.find((l) => l.req?.id === 'req-401');
+    expect(unauthorized).toMatchObject({ level: 40, code: 'unauthorized', res: { statusCode: 401 } });
+    expect(JSON.stringify(lines)).not.toContain('tw_gw_unknownbutsecret');
+    expect(JSON.stringify(lines)).not.toContain(t.gatewayKey);
+  });
 });

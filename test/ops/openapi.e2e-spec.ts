@@ -100,7 +100,13 @@ describe('OpenAPI document (GET /docs)', () => {
     expect(post.responses['415'].description).toContain('unsupported_media_type');
     expect(post.responses['402'].description).toContain('insufficient_funds');
     expect(post.responses['423'].description).toContain('wallet_frozen');
-    expect(post.responses['409'].content['application/problem+json'].schema.$ref).toBe('#/components/schemas/Problem');
+    // Each error status is a Problem whose code is narrowed to what this route can answer with it.
+    const conflict = post.responses['409'].content['application/problem+json'].schema;
+    expect(conflict.allOf).toEqual([{ $ref: '#/components/schemas/Problem' }]);
+    expect([...conflict.properties.code.enum].sort()).toEqual(['idempotency_key_in_flight', 'idempotency_key_reused']);
+    expect(post.responses['402'].content['application/problem+json'].schema.properties.code.enum).toEqual(['insufficient_funds']);
+    // The success body has its schema (the class the service returns), so a generated client can type it.
+    expect(post.responses['201'].content['application/json'].schema.$ref).toBe('#/components/schemas/Reservation');
   });
 
   it('describes every property of every schema, and every parameter', () => {
@@ -170,8 +176,14 @@ describe('OpenAPI document (GET /docs)', () => {
     expect(desc('post /v1/stripe/webhook', '400')).toContain('invalid_signature');
     for (const { key, op } of all) {
       for (const [status, r] of Object.entries<any>(op.responses)) {
-        if (Number(status) >= 400 && r.content?.['application/problem+json'])
-          expect([key, status, r.content['application/problem+json'].schema.$ref]).toEqual([key, status, '#/components/schemas/Problem']);
+        const schema = r.content?.['application/problem+json']?.schema;
+        if (Number(status) >= 400 && schema) {
+          expect([key, status, schema.allOf]).toEqual([key, status, [{ $ref: '#/components/schemas/Problem' }]]);
+          // The narrowed codes are real codes of this very status.
+          const codes: string[] = schema.properties.code.enum;
+          expect([key, status, codes.length > 0]).toEqual([key, status, true]);
+          for (const c of codes) expect([key, c, doc.components.schemas.Problem.properties.code.enum.includes(c)]).toEqual([key, c, true]);
+        }
       }
     }
   });
@@ -179,12 +191,34 @@ describe('OpenAPI document (GET /docs)', () => {
   it('marks public routes as such and keeps the dashboard out', () => {
     const byKey = new Map(operations(doc).map((o) => [o.key, o.op]));
     for (const key of ['post /v1/stripe/webhook', 'get /health/live', 'get /health/ready', 'get /metrics']) {
-      expect([key, byKey.get(key)?.security]).toEqual([key, undefined]);
+      expect([key, byKey.get(key)?.security]).toEqual([key, []]);
     }
     for (const { key, op } of operations(doc)) {
       if (key.includes(' /v1/') && key !== 'post /v1/stripe/webhook') expect([key, op.security]).toEqual([key, [{ bearer: [] }]]);
     }
     expect(Object.keys(doc.paths).filter((p) => p === '/admin' || p.startsWith('/admin/'))).toEqual([]);
+  });
+
+  it('gives every success body a schema, so a generated client types it', () => {
+    const untyped: string[] = [];
+    for (const { key, op } of operations(doc)) {
+      for (const [status, r] of Object.entries<any>(op.responses)) {
+        if (!/^2/.test(status)) continue;
+        const content = r.content ?? {};
+        const schema = content['application/json']?.schema ?? content['text/plain']?.schema ?? content['text/csv']?.schema;
+        if (!schema || (!schema.$ref && !schema.type)) untyped.push(`${key} ${status}`);
+      }
+    }
+    expect(untyped).toEqual([]);
+    const wallet = doc.components.schemas.Wallet;
+    expect(wallet.properties.balance.allOf).toEqual([{ $ref: '#/components/schemas/Balance' }]);
+    expect(doc.components.schemas.Balance.required.sort()).toEqual(['available', 'held']);
+  });
+
+  it('names a server and calls the keys opaque (not JWTs)', () => {
+    expect(doc.servers.length).toBeGreaterThan(0);
+    expect(doc.servers[0].variables.origin.default).toMatch(/^http/);
+    expect(doc.components.securitySchemes.bearer.bearerFormat).not.toMatch(/jwt/i);
   });
 
   it('requires the Idempotency-Key header on exactly the value-moving routes', () => {

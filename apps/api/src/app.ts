@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import {
   answerExpectations,
   AppConfig,
+  type AuthedRequest,
   buildOpenApi,
   clientErrorHandler,
   createValidationPipe,
@@ -9,19 +10,22 @@ import {
   httpDuration,
   httpRequests,
   installStrictInput,
+  LocationInterceptor,
   NoBodyGuard,
   PinoNestLogger,
+  problemCodeOf,
   ProblemFilter,
   sendProblem,
 } from '@app/common';
 import { FILES_ROUTE } from '@app/generation';
 import fastifyStatic from '@fastify/static';
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
 import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -33,10 +37,15 @@ const JSON_LIMIT = 256 * 1024;
 /** Stripe's events can be larger than an API body. */
 const STRIPE_LIMIT = 1024 * 1024;
 
+/** Load balancers and orchestrators ask these every few seconds: not worth a line each. */
+const PROBES = new Set(['/health/live', '/health/ready']);
+
 /**
  * One line per request, `"msg":"request completed"`, in the shape pino-http
  * wrote before Fastify (docs/operations.md): `req` holds only id, method and
- * URL, since bodies carry prompts and metadata and headers carry keys.
+ * URL, since bodies carry prompts and metadata and headers carry keys. A 4xx
+ * is a warning with its problem `code` and the API key's name (never the
+ * key); a 5xx an error; health probes are not logged.
  */
 class RequestLog extends LogController {
   constructor(private readonly log: Logger) {
@@ -44,21 +53,43 @@ class RequestLog extends LogController {
   }
   override incomingRequest(): void {}
   override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
-    const line = {
+    if (!error && PROBES.has(req.routeOptions.url ?? '')) return;
+    const status = reply.statusCode;
+    const line: Record<string, unknown> = {
       req: { id: req.id, method: req.method, url: req.url },
-      res: { statusCode: reply.statusCode, headers: reply.getHeaders() },
+      res: { statusCode: status, headers: reply.getHeaders() },
       responseTime: Math.round(reply.elapsedTime),
     };
+    const key = (req as AuthedRequest).principal?.name;
+    if (key) line.key_name = key;
+    if (status >= 400) line.code = problemCodeOf(req);
     if (error) this.log.error({ ...line, err: error }, 'request errored');
-    else if (reply.statusCode >= 500) this.log.error(line, 'request completed');
+    else if (status >= 500) this.log.error(line, 'request completed');
+    else if (status >= 400) this.log.warn(line, 'request completed');
     else this.log.info(line, 'request completed');
   }
 }
 
+/** The one line that says the API is up: where, the docs and dashboard, and how to get a key. */
+export function startLine(port: number, worker: boolean) {
+  const url = `http://localhost:${port}`;
+  return {
+    port,
+    worker,
+    url,
+    docs: `${url}/docs`,
+    admin: `${url}/admin`,
+    make_a_key: 'npm run cli -- api-key create --name NAME --scope gateway|admin',
+  };
+}
+
 /** Builds the HTTP app (used by main.ts and the e2e tests alike). */
 export async function createApi(config: AppConfig, log: Logger): Promise<INestApplication> {
+  // Fastify's own info lines ("Server listening at ..." once per address) repeat main.ts's start line:
+  // it logs from warn up, unless the level asked for is debug or finer.
+  const fastifyLog = log.levelVal >= 40 || log.isLevelEnabled('debug') ? log : log.child({}, { level: 'warn' });
   const adapter = new FastifyAdapter({
-    loggerInstance: log,
+    loggerInstance: fastifyLog,
     logController: new RequestLog(log),
     // Ours, validated: a client's X-Request-Id is used only if it looks like an id.
     requestIdHeader: false,
@@ -111,6 +142,8 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
     done();
   });
   // Generated images: unguessable names (128-bit generation ids), served without a key.
+  // @fastify/static warns at start when its root does not exist yet (no image stored so far).
+  mkdirSync(resolve(config.STORAGE_DIR), { recursive: true });
   await app.register(fastifyStatic, {
     root: resolve(config.STORAGE_DIR),
     prefix: `${FILES_ROUTE}/`,
@@ -121,6 +154,7 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalGuards(new NoBodyGuard());
   app.useGlobalFilters(new ProblemFilter());
+  app.useGlobalInterceptors(new LocationInterceptor(app.get(Reflector)));
   // The OpenAPI document: Swagger UI at /docs, the JSON at /docs-json (and YAML at /docs-yaml).
   // Plain Fastify routes, outside Nest's guards: they need no API key.
   SwaggerModule.setup('docs', app, buildOpenApi(app), { customSiteTitle: 'token-wallet API' });

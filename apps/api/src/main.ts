@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createLogger, exitOnSignal, loadConfigOrExit, prepareServices } from '@app/common';
-import { createApi } from './app.js';
+import { createApi, startLine } from './app.js';
 
 async function main() {
   const log = createLogger();
@@ -8,7 +8,7 @@ async function main() {
   const services = await prepareServices(config, log);
   const app = await createApi(config, log);
   await app.listen(config.PORT, '0.0.0.0');
-  log.info({ port: config.PORT, worker: config.RUN_WORKER }, 'token-wallet API listening');
+  log.info(startLine(config.PORT, config.RUN_WORKER), 'token-wallet API listening');
   exitOnSignal(
     log,
     async () => {

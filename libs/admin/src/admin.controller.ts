@@ -4,19 +4,23 @@ import {
   ApiIdempotencyKey,
   ApiOwnerIdParam,
   BODY_ERRORS,
+  CreatedAt,
   CurrentPrincipal,
   GATEWAY_ERRORS,
   Idem,
   IDEMPOTENT_ERRORS,
   IDEMPOTENT_REPLAY_HEADERS,
   type IdempotentRequest,
+  LOCATION_HEADER,
   type Principal,
   reply,
   RequireScope,
+  segment,
 } from '@app/common';
 import { Body, Controller, Get, Header, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { PriceDto } from '@app/pricing';
 import { AdminService } from './admin.service.js';
 import { AuditService } from './audit.service.js';
 import {
@@ -29,6 +33,17 @@ import {
   ReasonDto,
   RefundDto,
 } from './dto/admin.dto.js';
+import {
+  AdjustmentResultDto,
+  AdminWalletDto,
+  AuditLogPageDto,
+  DailyDto,
+  GrantResultDto,
+  RefundResultDto,
+  SummaryDto,
+  WalletGenerationPageDto,
+  WalletStatusDto,
+} from './dto/views.dto.js';
 import { ReportsService } from './reports.service.js';
 import { WalletGenerationsService } from './wallet-generations.service.js';
 
@@ -53,6 +68,7 @@ export class AdminController {
   @ApiOwnerIdParam()
   @ApiResponse({
     status: 200,
+    type: AdminWalletDto,
     description:
       '{wallet (as GET /v1/wallets/{owner_id}), reservations: its pending reservations, generations: its latest 50 [{id, status, variant, n, tokens_used, refunded, created_at}]}',
   })
@@ -66,6 +82,7 @@ export class AdminController {
   @ApiOwnerIdParam()
   @ApiResponse({
     status: 200,
+    type: WalletGenerationPageDto,
     description:
       '{data: [{id, status, variant, n, batch_id, tokens_used, refunded, created_at}], next_cursor}; next_cursor is null on the last page.',
   })
@@ -75,13 +92,15 @@ export class AdminController {
   }
 
   @Post('wallets/:owner_id/grants')
+  @CreatedAt((x) => `/v1/admin/wallets/${segment(x.owner_id)}`)
   @ApiOperation({ summary: 'Grant tokens', description: 'Credits a new promo bucket, optionally expiring. Audited.' })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 201,
+    type: GrantResultDto,
     description: `Granted: {id (the bucket), owner_id, amount, expires_at, ${BALANCE}}.`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async grant(
@@ -95,6 +114,7 @@ export class AdminController {
   }
 
   @Post('wallets/:owner_id/adjustments')
+  @CreatedAt((x) => `/v1/admin/wallets/${segment(x.owner_id)}`)
   @ApiOperation({
     summary: 'Adjust a balance',
     description:
@@ -104,8 +124,9 @@ export class AdminController {
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 201,
+    type: AdjustmentResultDto,
     description: `Adjusted: {id (the transfer), owner_id, amount, ${BALANCE}}.`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found', 'adjustment_exceeds_balance')
   async adjust(
@@ -125,7 +146,7 @@ export class AdminController {
   })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 200, description: '{owner_id, status: "frozen"}', headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({ status: 200, type: WalletStatusDto, description: '{owner_id, status: "frozen"}', headers: IDEMPOTENT_REPLAY_HEADERS })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async freeze(
     @Idem() idem: IdempotentRequest,
@@ -141,7 +162,7 @@ export class AdminController {
   @ApiOperation({ summary: 'Unfreeze a wallet', description: 'Allows spending again. Audited.' })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 200, description: '{owner_id, status: "active"}', headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({ status: 200, type: WalletStatusDto, description: '{owner_id, status: "active"}', headers: IDEMPOTENT_REPLAY_HEADERS })
   @ApiErrors(...ACTION_ERRORS, 'wallet_not_found')
   async unfreeze(
     @Idem() idem: IdempotentRequest,
@@ -154,6 +175,7 @@ export class AdminController {
   }
 
   @Post('generations/:id/refund')
+  @CreatedAt((x) => `/v1/admin/wallets/${segment(x.owner_id)}`)
   @ApiOperation({
     summary: 'Refund a generation',
     description:
@@ -163,8 +185,9 @@ export class AdminController {
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 201,
+    type: RefundResultDto,
     description: `Refunded: {id (the bucket), generation_id, owner_id, amount, refunded_total, expires_at, ${BALANCE}}.`,
-    headers: IDEMPOTENT_REPLAY_HEADERS,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
   })
   @ApiErrors(...ACTION_ERRORS, 'generation_not_found', 'refund_exceeds_charge')
   async refund(
@@ -186,6 +209,7 @@ export class AdminController {
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 200,
+    type: PriceDto,
     description: 'The new version: {variant, model, unit, tokens, usd, version, description, effective_at, default}.',
     headers: IDEMPOTENT_REPLAY_HEADERS,
   })
@@ -204,6 +228,7 @@ export class AdminController {
   @ApiOperation({ summary: 'The audit log', description: 'The append-only trail of admin actions, newest first, cursor-paginated.' })
   @ApiResponse({
     status: 200,
+    type: AuditLogPageDto,
     description:
       '{data: [{id, actor, action, target_type, target_id, amount, reason, details, created_at}], next_cursor}; next_cursor is null on the last page.',
   })
@@ -216,6 +241,7 @@ export class AdminController {
   @ApiOperation({ summary: 'Finance summary over a range' })
   @ApiResponse({
     status: 200,
+    type: SummaryDto,
     description:
       '{from, to, tokens: {sold, granted, spent, expired, refunded}, usd_by_variant: [{variant, tokens, usd}]}: sold by Stripe payments, granted free and by admins, spent as settled, expired as lapsed, refunded by admins.',
   })
@@ -226,7 +252,7 @@ export class AdminController {
 
   @Get('reports/daily')
   @ApiOperation({ summary: 'Finance per day over a range' })
-  @ApiResponse({ status: 200, description: '{data: [{day (YYYY-MM-DD, UTC), sold, spent, expired}]}' })
+  @ApiResponse({ status: 200, type: DailyDto, description: '{data: [{day (YYYY-MM-DD, UTC), sold, spent, expired}]}' })
   @ApiErrors(...ADMIN_ERRORS, 'validation_error')
   daily(@Query() q: RangeQuery) {
     return this.reports.daily(q.from, q.to);

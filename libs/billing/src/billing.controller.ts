@@ -1,4 +1,4 @@
-import { ApiErrors, ApiOwnerIdParam, BODY_ERRORS, GATEWAY_ERRORS, reply, RequireScope } from '@app/common';
+import { ApiErrors, ApiOwnerIdParam, BODY_ERRORS, CreatedAt, GATEWAY_ERRORS, LOCATION_HEADER, reply, RequireScope } from '@app/common';
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -6,6 +6,7 @@ import { AutoTopUpService } from './auto-top-up.service.js';
 import { BillingService } from './billing.service.js';
 import { CreateSetupSessionDto, PutAutoTopUpDto } from './dto/auto-top-up.dto.js';
 import { CreateCheckoutSessionDto, CreatePortalSessionDto } from './dto/checkout.dto.js';
+import { CatalogDto, CheckoutSessionDto, PortalSessionDto, StripeWebhookReceiptDto } from './dto/views.dto.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
 
 @ApiTags('billing')
@@ -19,6 +20,7 @@ export class BillingController {
   @ApiOperation({ summary: 'The billing catalog', description: 'The token packs and monthly plans on sale through Stripe.' })
   @ApiResponse({
     status: 200,
+    type: CatalogDto,
     description:
       '{packs: [{id, tokens, usd, usd_per_token}], plans: [{id, tokens, usd, usd_per_token, interval}]}; tokens is a token string, usd dollars with 2 or more decimals.',
   })
@@ -29,23 +31,30 @@ export class BillingController {
 
   /** Moves no value itself (the webhook does), so it takes no Idempotency-Key. */
   @Post('checkout-sessions')
+  @CreatedAt((session) => (typeof session.url === 'string' ? session.url : null))
   @ApiOperation({
     summary: 'Start a Stripe Checkout',
     description:
       "Creates a Checkout Session for a pack (mode payment) or a plan (mode subscription), for the wallet's Stripe customer (created once). The wallet is credited by the Stripe webhook when the payment succeeds, so this takes no Idempotency-Key.",
   })
-  @ApiResponse({ status: 201, description: '{id, url, mode}: send the customer to url.' })
+  @ApiResponse({
+    status: 201,
+    type: CheckoutSessionDto,
+    description: '{id, url, mode}: send the customer to url.',
+    headers: LOCATION_HEADER,
+  })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'pack_not_found', 'plan_not_found', 'wallet_not_found', 'stripe_not_configured')
   checkout(@Body() dto: CreateCheckoutSessionDto) {
     return this.billing.checkout(dto);
   }
 
   @Post('portal-sessions')
+  @CreatedAt((session) => (typeof session.url === 'string' ? session.url : null))
   @ApiOperation({
     summary: 'Open the Stripe billing portal',
     description: "A portal session for the wallet's Stripe customer (invoices, plan, cards).",
   })
-  @ApiResponse({ status: 201, description: '{url}: send the customer to it.' })
+  @ApiResponse({ status: 201, type: PortalSessionDto, description: '{url}: send the customer to it.', headers: LOCATION_HEADER })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'stripe_not_configured')
   portal(@Body() dto: CreatePortalSessionDto) {
     return this.billing.portal(dto);
@@ -119,6 +128,7 @@ export class StripeWebhookController {
   })
   @ApiResponse({
     status: 200,
+    type: StripeWebhookReceiptDto,
     description: '{received: true, outcome, duplicate}: outcome says what the event did (or did before, on a duplicate).',
   })
   @ApiErrors('invalid_signature', 'validation_error', 'payload_too_large', 'database_unavailable')

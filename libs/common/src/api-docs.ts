@@ -30,6 +30,21 @@ export const NO_BODY_ERRORS: ErrorCode[] = ['validation_error', 'unsupported_med
 /** Errors of a value-moving route (Idempotency-Key missing or malformed: validation_error). */
 export const IDEMPOTENT_ERRORS: ErrorCode[] = ['wallet_busy', 'validation_error', 'idempotency_key_reused', 'idempotency_key_in_flight'];
 
+const int = { type: 'integer' } as const;
+/** The headers of a keyed route's success: its API key's rate-limit window (IETF draft names). */
+export const RATE_LIMIT_HEADERS = {
+  'RateLimit-Limit': { description: 'Requests a minute this API key may make.', schema: int },
+  'RateLimit-Remaining': { description: 'Requests left in the current window.', schema: int },
+  'RateLimit-Reset': { description: 'Seconds until the window resets.', schema: int },
+};
+/** Headers that come with some error statuses. */
+const ERROR_HEADERS: Record<number, Record<string, { description: string; schema: object }>> = {
+  401: {
+    'WWW-Authenticate': { description: 'Bearer realm="token-wallet": send an API key as a bearer token.', schema: { type: 'string' } },
+  },
+  429: { 'Retry-After': { description: 'Seconds until the window resets.', schema: int }, ...RATE_LIMIT_HEADERS },
+};
+
 /**
  * The error responses of a route: one per status, each a Problem whose
  * description names the codes (and what they mean) that this route can answer.
@@ -46,7 +61,18 @@ export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorat
       ApiResponse({
         status,
         description: list.map((c) => `- \`${c}\`: ${ERROR_CODES[c].meaning}`).join('\n'),
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } },
+        ...(ERROR_HEADERS[status] ? { headers: ERROR_HEADERS[status] } : {}),
+        // A Problem whose `code` is narrowed to this route's codes of this status, so a client can switch on it.
+        content: {
+          [PROBLEM_CONTENT_TYPE]: {
+            schema: {
+              allOf: [{ $ref: getSchemaPath(ProblemDto) }],
+              type: 'object',
+              required: ['code'],
+              properties: { code: { type: 'string', enum: list } },
+            },
+          },
+        },
       }),
     );
   return applyDecorators(ApiExtraModels(ProblemDto), ...responses);

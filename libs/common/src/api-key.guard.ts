@@ -1,10 +1,10 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiKeyService, Principal } from './api-key.service.js';
 import type { Scope } from './entities/api-key.entity.js';
 import { Errors } from './errors.js';
-import { RateLimiter } from './rate-limit.js';
+import { RateLimiter, rateLimitHeaders } from './rate-limit.js';
 
 const SCOPE_KEY = 'tw:scope';
 /** The scope a route needs; `admin` keys may also call `gateway` routes. */
@@ -35,7 +35,9 @@ export class ApiKeyGuard implements CanActivate {
     if (scope === 'admin' && principal.scope !== 'admin') {
       throw Errors.forbidden(`This route needs an API key with scope admin; the key "${principal.name}" has scope ${principal.scope}`);
     }
-    await this.limiter.check(principal.id);
+    // A 429 carries the headers too (the problem filter writes them from the error).
+    const window = await this.limiter.check(principal.id);
+    if (window) void ctx.switchToHttp().getResponse<FastifyReply>().headers(rateLimitHeaders(window));
     req.principal = principal;
     return true;
   }

@@ -43,7 +43,9 @@ export class CommonModule {
       module: CommonModule,
       imports: [
         DiscoveryModule,
-        TerminusModule,
+        // Not a line per failed probe (every few seconds while Redis is down): the 503 body says what is down,
+        // and QueueErrorLogger warns about Redis once per 10 s.
+        TerminusModule.forRoot({ logger: false }),
         TypeOrmModule.forRoot({ ...dataSourceOptions(url, config.DB_POOL_SIZE), autoLoadEntities: true }),
         TypeOrmModule.forFeature([ApiKey]),
         BullModule.forRoot({ connection: redisConnection(config.REDIS_URL), prefix: config.QUEUE_PREFIX }),

@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
@@ -33,5 +36,15 @@ describe('loadConfig', () => {
   ])('stops on %s=%s and names it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('reads a secret from NAME_FILE (compose secrets), the variable itself winning, and names an unreadable file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tw-secrets-'));
+    writeFileSync(join(dir, 'stripe'), 'sk_test_from_file\n');
+    writeFileSync(join(dir, 'db'), 'postgres://u:p@db:5432/x\n');
+    const c = loadConfig({ STRIPE_SECRET_KEY_FILE: join(dir, 'stripe'), DATABASE_URL_FILE: join(dir, 'db') });
+    expect([c.STRIPE_SECRET_KEY, c.DATABASE_URL]).toEqual(['sk_test_from_file', 'postgres://u:p@db:5432/x']);
+    expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_env', STRIPE_SECRET_KEY_FILE: join(dir, 'stripe') }).STRIPE_SECRET_KEY).toBe('sk_env');
+    expect(() => loadConfig({ OPENAI_API_KEY_FILE: join(dir, 'missing') })).toThrow(/OPENAI_API_KEY_FILE=.*cannot read it \(ENOENT\)/);
   });
 });

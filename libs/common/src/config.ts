@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import { checkTokens, parseTokens } from './money.js';
@@ -270,15 +271,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // Optional variables have no default, so they are not own keys of a fresh instance.
   const known = new Set([...Object.keys(new AppConfig()), ...OPTIONAL]);
   const picked: Record<string, string> = {};
+  const messages: string[] = [];
   for (const [k, v] of Object.entries(env)) {
     if (v !== undefined && v !== '' && known.has(k)) picked[k] = v;
   }
+  // NAME_FILE: the value is the file's content (Docker and compose secrets, mounted under /run/secrets).
+  for (const k of SECRET_FILES) {
+    const file = env[`${k}_FILE`];
+    if (!file || picked[k] !== undefined) continue;
+    try {
+      const value = readFileSync(file, 'utf8').trim();
+      if (value) picked[k] = value;
+    } catch (e) {
+      messages.push(`${k}_FILE=${JSON.stringify(file)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+  }
   const config = plainToInstance(AppConfig, picked, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: true, forbidUnknownValues: false });
-  const messages = errors.map((e) => {
-    const why = Object.values(e.constraints ?? {}).join('; ');
-    return `${e.property}=${JSON.stringify(picked[e.property])}: ${why}`;
-  });
+  messages.push(
+    ...errors.map((e) => {
+      const why = Object.values(e.constraints ?? {}).join('; ');
+      // A secret's value is never echoed back.
+      const shown = SECRET_FILES.includes(e.property) ? '(hidden)' : JSON.stringify(picked[e.property]);
+      return `${e.property}=${shown}: ${why}`;
+    }),
+  );
   const free = checkTokens(config.FREE_WEEKLY_TOKENS, { allowZero: true });
   if (free && !messages.some((m) => m.startsWith('FREE_WEEKLY_TOKENS'))) messages.push(`FREE_WEEKLY_TOKENS: ${free}`);
   if (config.RESERVATION_DEFAULT_TTL_S > config.RESERVATION_MAX_TTL_S) {
@@ -287,6 +304,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (messages.length) throw new ConfigError(`Invalid configuration:\n  ${messages.join('\n  ')}`);
   return config;
 }
+
+/** Variables that may be given as a file instead (NAME_FILE), for secrets managers and compose secrets. */
+const SECRET_FILES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'STRIPE_SECRET_KEY',
+  'STRIPE_WEBHOOK_SECRET',
+  'OPENAI_API_KEY',
+  'CLOUDFLARE_API_TOKEN',
+  'WEBHOOK_SIGNING_SECRET',
+];
 
 const OPTIONAL = [
   'BILLING_CATALOG',

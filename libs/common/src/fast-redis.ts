@@ -12,6 +12,8 @@ import { APP_CONFIG } from './tokens.js';
 @Injectable()
 export class FastRedis implements OnModuleDestroy {
   readonly client: Redis;
+  /** Why the connection is down (connect ECONNREFUSED ...), while it is. */
+  lastError: string | null = null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     // CommonModule.forRoot refuses a config whose REDIS_URL is not resolved.
@@ -21,7 +23,12 @@ export class FastRedis implements OnModuleDestroy {
       maxRetriesPerRequest: 0,
       connectTimeout: 1_000,
     });
-    this.client.on('error', () => undefined);
+    this.client.on('error', (e: Error) => {
+      this.lastError = e.message;
+    });
+    this.client.on('ready', () => {
+      this.lastError = null;
+    });
     this.client.connect().catch(() => undefined);
   }
 

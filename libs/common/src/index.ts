@@ -1,12 +1,12 @@
 export { ApiKeyGuard, type AuthedRequest, CurrentPrincipal, RequireScope } from './api-key.guard.js';
-export { ApiKeyService, hashKey, type Principal } from './api-key.service.js';
+export { type ApiKeyInfo, ApiKeyLookupError, ApiKeyService, hashKey, type Principal } from './api-key.service.js';
 export { bigintColumn } from './bigint.transformer.js';
 export { Clock } from './clock.js';
 export { CommonModule } from './common.module.js';
 export { AppConfig, ConfigError, loadConfig } from './config.js';
 export { dataSourceOptions, migrationsApplied, runMigrations } from './data-source.js';
 export { Database, pgCode, PgCode, type Sql, sqlOf, type Tx } from './database.js';
-export { startEmbeddedPostgres } from './embedded-postgres.js';
+export { EmbeddedPostgresError, startEmbeddedPostgres } from './embedded-postgres.js';
 export { HOW_TO_GET_REDIS, redisAnswers, startEmbeddedRedis } from './embedded-redis.js';
 export { ApiKey, type Scope } from './entities/api-key.entity.js';
 export { DomainError, Errors, type FieldError } from './errors.js';
@@ -35,7 +35,7 @@ export {
   type ParseOptions,
   parseTokens,
 } from './money.js';
-export { type Problem, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf, sendProblem } from './problem.filter.js';
+export { type Problem, problemCodeOf, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf, sendProblem } from './problem.filter.js';
 export { PRICE_QUOTER, type PriceQuoter, type Quote } from './quote.js';
 export { APP_CONFIG, LOGGER, MAINTENANCE_QUEUE } from './tokens.js';
 export { createValidationPipe } from './validation.js';
@@ -68,7 +68,7 @@ export {
   webhookDeliveries,
 } from './metrics.js';
 export { OpsController } from './ops.controller.js';
-export { RateLimited, RateLimiter } from './rate-limit.js';
+export { RateLimited, RateLimiter, type RateLimitState, rateLimitHeaders } from './rate-limit.js';
 export { keepScheduled } from './schedulers.js';
 export {
   answerExpectations,
@@ -114,3 +114,17 @@ export {
   WebhookAddressRefusedError,
   type WebhookUrlCheck,
 } from './webhooks/url-guard.js';
+export {
+  EnumProp,
+  InstantProp,
+  IntProp,
+  JsonObjectProp,
+  NextCursorProp,
+  StringProp,
+  TOKEN_STRING_PATTERN,
+  TokensProp,
+  USD_STRING_PATTERN,
+  UsdProp,
+} from './view-props.js';
+export { HealthCheckDto, HealthReportDto } from './health.dto.js';
+export { CreatedAt, LOCATION_HEADER, LocationInterceptor, type LocationOf, segment } from './location.js';

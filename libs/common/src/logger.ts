@@ -1,4 +1,4 @@
-import { LoggerService } from '@nestjs/common';
+import { Logger as NestPinoLogger, type PinoLogger } from 'nestjs-pino';
 import { pino, type Logger } from 'pino';
 
 /** Headers that carry secrets: never written to a log line. */
@@ -8,22 +8,28 @@ export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destinatio
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'token-wallet' } }, destination);
 }
 
-/** Nest's logger interface over pino, so framework messages are JSON lines too. */
-export class PinoNestLogger implements LoggerService {
-  constructor(private readonly pinoLogger: Logger) {}
-  log(message: unknown, context?: string) {
-    this.pinoLogger.info({ context }, String(message));
+/**
+ * Nest's own start-up chatter: which module loaded, which route is mapped
+ * (80 lines on every start), "application started". Useful when debugging
+ * routing, noise otherwise: logged at debug.
+ */
+const CHATTY_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+
+/**
+ * Nest's logger interface over our pino instance, through nestjs-pino's
+ * Logger (its handling of contexts, errors and Nest's exception-handler
+ * calls), so framework messages are JSON lines too. It wraps the process's
+ * own pino logger rather than nestjs-pino's module-wide root one, so each app
+ * (and each test's app) logs where its logger writes.
+ */
+export class PinoNestLogger extends NestPinoLogger {
+  constructor(pinoLogger: Logger) {
+    // nestjs-pino's Logger calls only pino's level methods on it: a pino Logger has them.
+    super(pinoLogger as unknown as PinoLogger, {});
   }
-  error(message: unknown, trace?: string, context?: string) {
-    this.pinoLogger.error({ context, trace }, String(message));
-  }
-  warn(message: unknown, context?: string) {
-    this.pinoLogger.warn({ context }, String(message));
-  }
-  debug(message: unknown, context?: string) {
-    this.pinoLogger.debug({ context }, String(message));
-  }
-  verbose(message: unknown, context?: string) {
-    this.pinoLogger.trace({ context }, String(message));
+  override log(message: unknown, ...optionalParams: unknown[]): void {
+    const context = optionalParams[optionalParams.length - 1];
+    if (typeof context === 'string' && CHATTY_CONTEXTS.has(context)) super.debug(message, ...optionalParams);
+    else super.log(message, ...optionalParams);
   }
 }

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { HealthCheckDto } from './health.dto.js';
 import { ProblemDto, ProblemFieldErrorDto } from './problem.dto.js';
 
 const DESCRIPTION = `A token-metered billing and wallet-ledger service. Every end user has one prepaid wallet of tokens; a generation reserves tokens, then settles what was delivered or releases the rest.
@@ -18,11 +19,27 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setTitle('token-wallet')
     .setVersion('1')
     .setDescription(DESCRIPTION)
+    // Where the service runs is the deployment's choice: the origin is a variable, a local instance by default.
+    .addServer('{origin}', 'An instance of the service (npm start serves http://localhost:3000)', {
+      origin: { default: 'http://localhost:3000', description: 'The scheme, host and port of the instance' },
+    })
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',
+      // Keys are opaque random strings (tw_gw_..., tw_ad_...), looked up by their hash: not JWTs.
+      bearerFormat: 'opaque API key',
       description: 'An API key of scope gateway or admin (`npm run cli -- api-key create`).',
     })
     .build();
-  return SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto, ProblemFieldErrorDto] });
+  const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto, ProblemFieldErrorDto, HealthCheckDto] });
+  // An internal service, not open source: UNLICENSED in npm's sense (no rights granted), linked to where npm defines it.
+  document.info.license = { name: 'UNLICENSED', url: 'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license' };
+  // Routes without a key (health, metrics, the Stripe webhook) say so: an empty security list, not none.
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+      const op = item[method];
+      if (op && !op.security) op.security = [];
+    }
+  }
+  return document;
 }

@@ -1,16 +1,23 @@
-import { Controller, Get, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, OnModuleDestroy, OnModuleInit, Res, ServiceUnavailableException } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { RequireScope } from './api-key.guard.js';
+import { ApiErrors } from './api-docs.js';
 import { migrationsApplied } from './data-source.js';
+import type { AppConfig } from './config.js';
 import { FastRedis } from './fast-redis.js';
+import { HealthReportDto } from './health.dto.js';
 import { CountableQueue, countedQueues, metricsRegistry } from './metrics.js';
+import { redactedUrl } from './queue-errors.js';
+import { APP_CONFIG } from './tokens.js';
 
 /** Liveness, readiness (PostgreSQL, Redis, migrations) and Prometheus metrics; no API key. */
 @ApiTags('ops')
+// Every route refuses a control character in a query parameter (spec section 8), these too.
+@ApiErrors('validation_error')
 @Controller()
 @RequireScope('public')
 export class OpsController implements OnModuleInit, OnModuleDestroy {
@@ -23,6 +30,7 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
     private readonly dataSource: DataSource,
     private readonly discovery: DiscoveryService,
     private readonly redis: FastRedis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -39,16 +47,21 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
 
   @Get('health/live')
   @ApiOperation({ summary: 'Liveness', description: 'No API key. 200 while the process serves requests.' })
-  @ApiResponse({ status: 200, description: 'Terminus report: {status: "ok", info: {}, error: {}, details: {}}.' })
+  @ApiResponse({ status: 200, type: HealthReportDto, description: 'Terminus report: {status: "ok", info: {}, error: {}, details: {}}.' })
   live() {
     return this.health.check([]);
   }
 
   @Get('health/ready')
   @ApiOperation({ summary: 'Readiness', description: 'No API key. Checks PostgreSQL, Redis and that every migration is applied.' })
-  @ApiResponse({ status: 200, description: 'Terminus report: {status: "ok", info: {database, redis, migrations}, error: {}, details}.' })
+  @ApiResponse({
+    status: 200,
+    type: HealthReportDto,
+    description: 'Terminus report: {status: "ok", info: {database, redis, migrations}, error: {}, details}.',
+  })
   @ApiResponse({
     status: 503,
+    type: HealthReportDto,
     description: 'Terminus report (not a Problem): {status: "error", info, error: the checks that are down, with why, details}.',
   })
   async ready(@Res({ passthrough: true }) res: FastifyReply) {
@@ -61,7 +74,8 @@ export class OpsController implements OnModuleInit, OnModuleDestroy {
             await this.redis.client.ping();
             return s.up();
           } catch (e) {
-            return s.down({ message: (e as Error).message });
+            const why = this.redis.lastError ?? (e as Error).message;
+            return s.down({ message: `Redis at ${redactedUrl(this.config.REDIS_URL)} does not answer: ${why}` });
           }
         },
         async () => {

@@ -105,7 +105,7 @@ export class ProblemDto {
     enum: ERROR_CODE_LIST,
     example: 'insufficient_funds',
   })
-  code!: string;
+  code!: ErrorCode;
 
   @ApiPropertyOptional({ description: 'The invalid fields, on a validation_error.', type: [ProblemFieldErrorDto] })
   errors?: ProblemFieldErrorDto[];

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DomainError, Errors, FieldError } from './errors.js';
 import { ledgerOperations } from './metrics.js';
-import { RateLimited } from './rate-limit.js';
+import { RateLimited, rateLimitHeaders } from './rate-limit.js';
 
 export interface Problem {
   type: string;
@@ -92,11 +92,21 @@ function databaseDown(e: unknown): DomainError | null {
     : null;
 }
 
+const PROBLEM_CODE = Symbol('problemCode');
+
+/** The `code` of the problem a request was answered with, for its log line. */
+export function problemCodeOf(req: FastifyRequest): string | undefined {
+  return (req as FastifyRequest & { [PROBLEM_CODE]?: string })[PROBLEM_CODE];
+}
+
 /** Answers `err` as problem+json on a Fastify reply (the filter, and Fastify's framework errors). */
 export function sendProblem(reply: FastifyReply, err: DomainError): void {
   ledgerOperations.inc({ type: 'request', outcome: err.code });
   if (reply.sent) return;
-  if (err instanceof RateLimited) reply.header('Retry-After', String(err.retryAfterS));
+  (reply.request as FastifyRequest & { [PROBLEM_CODE]?: string })[PROBLEM_CODE] = err.code;
+  if (err instanceof RateLimited) void reply.header('Retry-After', String(err.retryAfterS)).headers(rateLimitHeaders(err.state));
+  // RFC 9110 section 11.6.1: a 401 names the scheme that would succeed (RFC 6750 for bearer tokens).
+  if (err.status === 401) void reply.header('WWW-Authenticate', 'Bearer realm="token-wallet"');
   void reply
     .status(err.status)
     .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)

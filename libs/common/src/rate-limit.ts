@@ -40,18 +40,20 @@ export class RateLimiter {
     @Inject(LOGGER) private readonly log: Logger,
   ) {}
 
-  /** Throws a 429 with the seconds until the window resets when `principalId` is over its limit. */
-  async check(principalId: string): Promise<void> {
+  /**
+   * Counts a request of `principalId`: its window's state (for the RateLimit-* headers), or null when
+   * limiting is off. Throws a 429 with the seconds until the window resets when it is over its limit.
+   */
+  async check(principalId: string): Promise<RateLimitState | null> {
     const limit = this.config.RATE_LIMIT_PER_MINUTE;
-    if (limit <= 0) return;
+    if (limit <= 0) return null;
     const now = Math.floor(Date.now() / 1000);
     const window = Math.floor(now / WINDOW_S);
     const key = `${this.config.QUEUE_PREFIX}:rl:${principalId}:${window}`;
     const count = limit <= EXACT_UP_TO ? await this.exact(key) : this.batched(principalId, key, window);
-    if (count > limit) {
-      const retryAfter = (window + 1) * WINDOW_S - now;
-      throw new RateLimited(retryAfter, limit);
-    }
+    const state = { limit, remaining: Math.max(0, limit - count), resetS: (window + 1) * WINDOW_S - now };
+    if (count > limit) throw new RateLimited(state);
+    return state;
   }
 
   private async exact(key: string): Promise<number> {
@@ -108,11 +110,30 @@ export class RateLimiter {
   }
 }
 
+/** A key's window: its limit, what is left of it, and the seconds until it resets. */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  resetS: number;
+}
+
+/**
+ * The IETF draft's headers (draft-ietf-httpapi-ratelimit-headers, the
+ * RateLimit-Limit / -Remaining / -Reset form most clients read), on every
+ * response of a limited route, the 429 included.
+ */
+export function rateLimitHeaders(state: RateLimitState): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(state.limit),
+    'RateLimit-Remaining': String(state.remaining),
+    'RateLimit-Reset': String(state.resetS),
+  };
+}
+
 export class RateLimited extends DomainError {
-  constructor(
-    readonly retryAfterS: number,
-    limit: number,
-  ) {
-    super(429, 'rate_limited', 'Too many requests', `This API key may make ${limit} requests a minute; retry in ${retryAfterS} s`);
+  readonly retryAfterS: number;
+  constructor(readonly state: RateLimitState) {
+    super(429, 'rate_limited', 'Too many requests', `This API key may make ${state.limit} requests a minute; retry in ${state.resetS} s`);
+    this.retryAfterS = state.resetS;
   }
 }

@@ -2,18 +2,22 @@ import {
   ApiErrors,
   ApiIdempotencyKey,
   BODY_ERRORS,
+  CreatedAt,
   GATEWAY_ERRORS,
   Idem,
   IDEMPOTENT_ERRORS,
   IDEMPOTENT_REPLAY_HEADERS,
   type IdempotentRequest,
+  LOCATION_HEADER,
   reply,
   RequireScope,
+  segment,
 } from '@app/common';
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CreateBatchDto, GenerateImageDto } from './dto/generate-image.dto.js';
+import { BatchDto, GenerationDto } from './dto/views.dto.js';
 import { GenerationService } from './generation.service.js';
 
 const GENERATION =
@@ -29,13 +33,19 @@ export class GenerationController {
   constructor(private readonly generations: GenerationService) {}
 
   @Post('image/generate')
+  @CreatedAt((g) => `/v1/generations/${segment(g.id)}`)
   @ApiOperation({
     summary: 'Generate images',
     description:
       "Reserves n x the variant's unit price in the same transaction that records the generation, answers 202 and queues it. The worker settles for the images delivered and releases the rest; a failure releases everything.",
   })
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 202, description: `Accepted (status queued). The generation: ${GENERATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({
+    status: 202,
+    type: GenerationDto,
+    description: `Accepted (status queued). The generation: ${GENERATION}`,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
+  })
   @ApiErrors(
     ...GATEWAY_ERRORS,
     ...BODY_ERRORS,
@@ -54,19 +64,25 @@ export class GenerationController {
   @Get('generations/:id')
   @ApiOperation({ summary: 'Get a generation' })
   @ApiParam({ name: 'id', description: 'A generation id (gen_ and 32 hex digits).', example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
-  @ApiResponse({ status: 200, description: `The generation: ${GENERATION}` })
+  @ApiResponse({ status: 200, type: GenerationDto, description: `The generation: ${GENERATION}` })
   @ApiErrors(...GATEWAY_ERRORS, 'generation_not_found')
   get(@Param('id') id: string) {
     return this.generations.get(id);
   }
 
   @Post('batches')
+  @CreatedAt((b) => `/v1/batches/${segment(b.id)}`)
   @ApiOperation({
     summary: 'Generate a batch of images',
     description: 'Reserves every item in one transaction (all or nothing), answers 202 and queues the items.',
   })
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 202, description: `Accepted (status running). The batch: ${BATCH}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({
+    status: 202,
+    type: BatchDto,
+    description: `Accepted (status running). The batch: ${BATCH}`,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
+  })
   @ApiErrors(
     ...GATEWAY_ERRORS,
     ...BODY_ERRORS,
@@ -84,7 +100,7 @@ export class GenerationController {
   @Get('batches/:id')
   @ApiOperation({ summary: 'Get a batch' })
   @ApiParam({ name: 'id', description: 'A batch id (bat_ and 32 hex digits).', example: 'bat_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
-  @ApiResponse({ status: 200, description: `The batch: ${BATCH}` })
+  @ApiResponse({ status: 200, type: BatchDto, description: `The batch: ${BATCH}` })
   @ApiErrors(...GATEWAY_ERRORS, 'batch_not_found')
   getBatch(@Param('id') id: string) {
     return this.generations.getBatch(id);

@@ -22,3 +22,13 @@ export { type VerifyReport, VerifyService } from './verify.service.js';
 export type { AlertView, BudgetView, EventView, ReservationView } from './views.js';
 export { assertOwnerId, type TransactionView, type WalletView, WalletService } from './wallet.service.js';
 export { isoWeek, nextWeekStart, weekStart } from './weeks.js';
+export {
+  BalanceDto,
+  BucketDto,
+  ReservationDto,
+  TransactionDto,
+  TransactionPageDto,
+  VerifyReportDto,
+  ViolationDto,
+  WalletDto,
+} from './dto/views.dto.js';

@@ -4,20 +4,24 @@ import {
   ApiIdempotencyKey,
   ApiOwnerIdParam,
   BODY_ERRORS,
+  CreatedAt,
   GATEWAY_ERRORS,
   Idem,
   IDEMPOTENT_ERRORS,
   IDEMPOTENT_REPLAY_HEADERS,
   type IdempotentRequest,
+  LOCATION_HEADER,
   NO_BODY_ERRORS,
   reply,
   RequireScope,
+  segment,
 } from '@app/common';
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { CreateReservationDto, SettleReservationDto } from './dto/create-reservation.dto.js';
 import { ListWalletTransactionsQuery } from './dto/list-transactions.dto.js';
+import { ReservationDto, TransactionPageDto, VerifyReportDto, WalletDto } from './dto/views.dto.js';
 import { ReservationService } from './reservation.service.js';
 import { VerifyService } from './verify.service.js';
 import { WalletService } from './wallet.service.js';
@@ -35,13 +39,19 @@ export class WalletController {
   constructor(private readonly wallets: WalletService) {}
 
   @Put('wallets/:owner_id')
+  @CreatedAt((w) => `/v1/wallets/${segment(w.owner_id)}`)
   @ApiOperation({
     summary: 'Create or fetch a wallet',
     description: "Idempotent by nature: creates the wallet with this ISO week's free grant (201), or returns the existing one (200).",
   })
   @ApiOwnerIdParam()
-  @ApiResponse({ status: 201, description: 'Created. The wallet, as GET /v1/wallets/{owner_id}.' })
-  @ApiResponse({ status: 200, description: 'It existed. The wallet, as GET /v1/wallets/{owner_id}.' })
+  @ApiResponse({
+    status: 201,
+    type: WalletDto,
+    description: 'Created. The wallet, as GET /v1/wallets/{owner_id}.',
+    headers: LOCATION_HEADER,
+  })
+  @ApiResponse({ status: 200, type: WalletDto, description: 'It existed. The wallet, as GET /v1/wallets/{owner_id}.' })
   @ApiErrors(...GATEWAY_ERRORS, ...NO_BODY_ERRORS)
   async put(@Param('owner_id') ownerId: string, @Res({ passthrough: true }) res: FastifyReply) {
     const { created, view } = await this.wallets.ensure(ownerId);
@@ -54,6 +64,7 @@ export class WalletController {
   @ApiOwnerIdParam()
   @ApiResponse({
     status: 200,
+    type: WalletDto,
     description:
       'The wallet: {owner_id, status (active or frozen), flagged, balance: {available, held}, buckets: [{id, source, granted, remaining, expires_at}], plan}. Amounts are token strings with 3 decimals.',
   })
@@ -70,6 +81,7 @@ export class WalletController {
   @ApiOwnerIdParam()
   @ApiResponse({
     status: 200,
+    type: TransactionPageDto,
     description:
       '{data: [{id, type, amount, created_at, ref, metadata}], next_cursor}: `amount` is the change of the available balance (a token string, negative for spending); next_cursor is null on the last page.',
   })
@@ -87,6 +99,7 @@ export class ReservationController {
   constructor(private readonly reservations: ReservationService) {}
 
   @Post('wallets/:owner_id/reservations')
+  @CreatedAt((r) => `/v1/reservations/${segment(r.id)}`)
   @ApiOperation({
     summary: 'Reserve tokens',
     description:
@@ -94,7 +107,12 @@ export class ReservationController {
   })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 201, description: `Reserved (status pending). ${RESERVATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({
+    status: 201,
+    type: ReservationDto,
+    description: `Reserved (status pending). ${RESERVATION}`,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
+  })
   @ApiErrors(
     ...GATEWAY_ERRORS,
     ...BODY_ERRORS,
@@ -118,7 +136,7 @@ export class ReservationController {
   @Get('reservations/:id')
   @ApiOperation({ summary: 'Get a reservation' })
   @ApiReservationIdParam()
-  @ApiResponse({ status: 200, description: `${RESERVATION} A pending hold past its expiry reads as expired.` })
+  @ApiResponse({ status: 200, type: ReservationDto, description: `${RESERVATION} A pending hold past its expiry reads as expired.` })
   @ApiErrors(...GATEWAY_ERRORS, 'reservation_not_found')
   get(@Param('id') id: string) {
     return this.reservations.get(id);
@@ -132,7 +150,12 @@ export class ReservationController {
   @ApiReservationIdParam()
   @ApiIdempotencyKey()
   @ApiBody({ type: SettleReservationDto, required: false })
-  @ApiResponse({ status: 200, description: `Settled (status settled). ${RESERVATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({
+    status: 200,
+    type: ReservationDto,
+    description: `Settled (status settled). ${RESERVATION}`,
+    headers: IDEMPOTENT_REPLAY_HEADERS,
+  })
   @ApiErrors(
     ...GATEWAY_ERRORS,
     ...BODY_ERRORS,
@@ -158,7 +181,12 @@ export class ReservationController {
   })
   @ApiReservationIdParam()
   @ApiIdempotencyKey()
-  @ApiResponse({ status: 200, description: `Released (status released). ${RESERVATION}`, headers: IDEMPOTENT_REPLAY_HEADERS })
+  @ApiResponse({
+    status: 200,
+    type: ReservationDto,
+    description: `Released (status released). ${RESERVATION}`,
+    headers: IDEMPOTENT_REPLAY_HEADERS,
+  })
   @ApiErrors(
     ...GATEWAY_ERRORS,
     ...NO_BODY_ERRORS,
@@ -185,8 +213,16 @@ export class LedgerAdminController {
     summary: 'Verify the ledger invariants',
     description: 'Checks every invariant of the double-entry ledger. A monitor can alert on the status alone.',
   })
-  @ApiResponse({ status: 200, description: 'Every invariant holds: {ok: true, checked_at, counts, violations: []}.' })
-  @ApiResponse({ status: 500, description: 'The report (not a Problem) with ok: false and the violations: [{invariant, detail}].' })
+  @ApiResponse({
+    status: 200,
+    type: VerifyReportDto,
+    description: 'Every invariant holds: {ok: true, checked_at, counts, violations: []}.',
+  })
+  @ApiResponse({
+    status: 500,
+    type: VerifyReportDto,
+    description: 'The report (not a Problem) with ok: false and the violations: [{invariant, detail}].',
+  })
   @ApiErrors(...ADMIN_ERRORS)
   async verify(@Res({ passthrough: true }) res: FastifyReply) {
     const report = await this.verifier.verify();

@@ -1,0 +1,200 @@
+import { InstantProp, IntProp, JsonObjectProp, NextCursorProp, StringProp, TokensProp, UsdProp } from '@app/common';
+import { BalanceDto, WalletDto } from '@app/ledger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ACTIONS } from './admin.dto.js';
+
+/** The documented shapes of the admin routes' bodies. */
+
+@ApiSchema({ name: 'PendingReservation', description: 'A pending hold of a wallet.' })
+export class PendingReservationDto {
+  @StringProp('The reservation id.', { example: 'res_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
+  id!: string;
+  @StringProp('Always pending here.', { example: 'pending' })
+  status!: string;
+  @TokensProp('Tokens held.')
+  reserved!: string;
+  @InstantProp('When it lapses.')
+  expires_at!: string;
+  @InstantProp('When it was made.')
+  created_at!: string;
+  @StringProp("The caller's reference.", { nullable: true })
+  ref!: string | null;
+}
+
+@ApiSchema({ name: 'WalletGeneration', description: "A wallet's generation, for support." })
+export class WalletGenerationDto {
+  @StringProp('The generation id.', { example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
+  id!: string;
+  @StringProp('queued, running, succeeded or failed.', { example: 'succeeded' })
+  status!: string;
+  @StringProp('The variant.', { example: 'gpt-image-1-min' })
+  variant!: string;
+  @IntProp('Images asked for.')
+  n!: number;
+  @TokensProp('Tokens charged.')
+  tokens_used!: string;
+  @TokensProp('Tokens refunded by admins.')
+  refunded!: string;
+  @InstantProp('When it was accepted.')
+  created_at!: string;
+}
+
+@ApiSchema({ name: 'WalletGenerationWithBatch', description: "A wallet's generation, with its batch." })
+export class WalletGenerationWithBatchDto extends WalletGenerationDto {
+  @StringProp('The batch it belongs to, or null.', { nullable: true })
+  batch_id!: string | null;
+}
+
+@ApiSchema({ name: 'WalletGenerationPage', description: "A page of a wallet's generations, newest first." })
+export class WalletGenerationPageDto {
+  @ApiProperty({ type: [WalletGenerationWithBatchDto], description: 'The page, newest first.' })
+  data!: WalletGenerationWithBatchDto[];
+  @NextCursorProp()
+  next_cursor!: string | null;
+}
+
+@ApiSchema({ name: 'AdminWallet', description: 'A wallet in detail, for support.' })
+export class AdminWalletDto {
+  @ApiProperty({ type: WalletDto, description: 'The wallet, as GET /v1/wallets/{owner_id}.' })
+  wallet!: WalletDto;
+  @ApiProperty({ type: [PendingReservationDto], description: 'Its pending reservations, oldest first.' })
+  reservations!: PendingReservationDto[];
+  @ApiProperty({ type: [WalletGenerationDto], description: 'Its latest 50 generations.' })
+  generations!: WalletGenerationDto[];
+}
+
+@ApiSchema({ name: 'Grant', description: 'A grant: a new promo bucket.' })
+export class GrantResultDto {
+  @ApiProperty({ format: 'uuid', description: 'The bucket.' })
+  id!: string;
+  @StringProp("The wallet's owner_id.", { example: 'user_42' })
+  owner_id!: string;
+  @TokensProp('Tokens granted.')
+  amount!: string;
+  @InstantProp('When they lapse; null: never.', { nullable: true })
+  expires_at!: string | null;
+  @ApiProperty({ type: BalanceDto, description: 'The balance after it.' })
+  balance!: BalanceDto;
+}
+
+@ApiSchema({ name: 'Adjustment', description: 'A signed correction of a balance.' })
+export class AdjustmentResultDto {
+  @ApiProperty({ format: 'uuid', description: 'The bucket (a credit) or the transfer (a debit).' })
+  id!: string;
+  @StringProp("The wallet's owner_id.", { example: 'user_42' })
+  owner_id!: string;
+  @TokensProp('The signed amount.')
+  amount!: string;
+  @ApiProperty({ type: BalanceDto, description: 'The balance after it.' })
+  balance!: BalanceDto;
+}
+
+@ApiSchema({ name: 'WalletStatus', description: "A wallet's status after a freeze or unfreeze." })
+export class WalletStatusDto {
+  @StringProp("The wallet's owner_id.", { example: 'user_42' })
+  owner_id!: string;
+  @ApiProperty({ enum: ['active', 'frozen'], description: 'The status now.' })
+  status!: 'active' | 'frozen';
+}
+
+@ApiSchema({ name: 'Refund', description: 'A refund of a generation: a new refund bucket.' })
+export class RefundResultDto {
+  @ApiProperty({ format: 'uuid', description: 'The refund bucket.' })
+  id!: string;
+  @StringProp('The generation refunded.', { example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
+  generation_id!: string;
+  @StringProp("The wallet's owner_id.", { example: 'user_42' })
+  owner_id!: string;
+  @TokensProp('Tokens refunded now.')
+  amount!: string;
+  @TokensProp('Tokens refunded for this generation in all.')
+  refunded_total!: string;
+  @InstantProp('When the refunded tokens lapse (the earliest expiry of the buckets that paid); null: never.', { nullable: true })
+  expires_at!: string | null;
+  @ApiProperty({ type: BalanceDto, description: 'The balance after it.' })
+  balance!: BalanceDto;
+}
+
+@ApiSchema({ name: 'AuditLogEntry', description: 'One admin action.' })
+export class AuditLogEntryDto {
+  @StringProp('The entry id (a number, as a string).', { example: '42' })
+  id!: string;
+  @StringProp('The name of the API key that acted.', { example: 'support' })
+  actor!: string;
+  @ApiProperty({ enum: [...ACTIONS], description: 'What was done.' })
+  action!: string;
+  @ApiProperty({ enum: ['wallet', 'generation', 'price'], description: 'What it was done to.' })
+  target_type!: string;
+  @StringProp('The owner_id, generation id or variant.', { example: 'user_42' })
+  target_id!: string;
+  @TokensProp('The amount, where there is one.', { nullable: true })
+  amount!: string | null;
+  @StringProp('Why.')
+  reason!: string;
+  @JsonObjectProp('What else was recorded (bucket ids, previous status, versions).')
+  details!: Record<string, unknown> | null;
+  @InstantProp('When.')
+  created_at!: string;
+}
+
+@ApiSchema({ name: 'AuditLogPage', description: 'A page of the audit log, newest first.' })
+export class AuditLogPageDto {
+  @ApiProperty({ type: [AuditLogEntryDto], description: 'The page, newest first.' })
+  data!: AuditLogEntryDto[];
+  @NextCursorProp()
+  next_cursor!: string | null;
+}
+
+@ApiSchema({ name: 'SummaryTokens', description: 'Tokens moved in the range.' })
+export class SummaryTokensDto {
+  @TokensProp('Credited by Stripe payments.')
+  sold!: string;
+  @TokensProp('Granted, free and by admins.')
+  granted!: string;
+  @TokensProp('Settled to revenue.')
+  spent!: string;
+  @TokensProp('Lapsed.')
+  expired!: string;
+  @TokensProp('Refunded by admins.')
+  refunded!: string;
+}
+
+@ApiSchema({ name: 'VariantRevenue', description: 'What was settled for one variant.' })
+export class VariantRevenueDto {
+  @StringProp('The variant, or "(by amount)" for reservations made by amount.', { example: 'gpt-image-1-min' })
+  variant!: string;
+  @TokensProp('Tokens settled.')
+  tokens!: string;
+  @UsdProp('Their USD value.')
+  usd!: string;
+}
+
+@ApiSchema({ name: 'Summary', description: 'The finance summary of a range.' })
+export class SummaryDto {
+  @InstantProp('Start of the range.')
+  from!: string;
+  @InstantProp('End of the range (exclusive).')
+  to!: string;
+  @ApiProperty({ type: SummaryTokensDto, description: 'Tokens moved in the range, by kind.' })
+  tokens!: SummaryTokensDto;
+  @ApiProperty({ type: [VariantRevenueDto], description: 'What was settled, by variant.' })
+  usd_by_variant!: VariantRevenueDto[];
+}
+
+@ApiSchema({ name: 'DailyRow', description: 'One UTC day.' })
+export class DailyRowDto {
+  @StringProp('The day (YYYY-MM-DD, UTC).', { format: 'date', example: '2026-11-25' })
+  day!: string;
+  @TokensProp('Tokens sold.')
+  sold!: string;
+  @TokensProp('Tokens spent.')
+  spent!: string;
+  @TokensProp('Tokens expired.')
+  expired!: string;
+}
+
+@ApiSchema({ name: 'Daily', description: 'Finance per day.' })
+export class DailyDto {
+  @ApiProperty({ type: [DailyRowDto], description: 'One row per UTC day of the range.' })
+  data!: DailyRowDto[];
+}

@@ -1225,6 +1225,70 @@ export interface components {
              */
             amount?: string;
         };
+        /** @description A budget and its use in the current period. */
+        Budget: {
+            /**
+             * @description The budget's name.
+             * @example daily
+             */
+            name: string;
+            /**
+             * @description What it limits.
+             * @enum {string}
+             */
+            scope: "wallet" | "api_key" | "spender";
+            /** @description The API key id or spender id it limits; null for scope wallet. */
+            subject: string | null;
+            /**
+             * @description Its UTC calendar period (ISO week), or total.
+             * @enum {string}
+             */
+            period: "day" | "week" | "month" | "total";
+            /**
+             * @description Tokens per period.
+             * @example 3.540
+             */
+            limit: string;
+            /**
+             * @description Held or settled in the current period.
+             * @example 3.540
+             */
+            used: string;
+            /**
+             * @description limit - used, at least 0.
+             * @example 3.540
+             */
+            remaining: string;
+            /**
+             * Format: date-time
+             * @description Start of the current period; null for total.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            period_start: string | null;
+            /**
+             * Format: date-time
+             * @description When the count starts again; null for total.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            resets_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was last changed.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            updated_at: string;
+        };
+        /** @description A wallet's budgets, by name. */
+        BudgetList: {
+            /** @description The budgets. */
+            data: components["schemas"]["Budget"][];
+        };
         PutBudgetDto: {
             /**
              * @description Tokens per period that holds and charges may take, 0 or more. A token amount (1 token = $0.10): a decimal string with at most 3 decimals ("3.540"), or a JSON number with at most 3 decimals (3.54). An exponent, more decimals, NaN or more than 1,000,000,000 tokens is a 400 validation_error.
@@ -1249,6 +1313,56 @@ export interface components {
              */
             subject?: string;
         };
+        /** @description An alert and its state. */
+        Alert: {
+            /**
+             * @description The alert's name (names starting with _ are the service's own, e.g. _auto_top_up).
+             * @example low
+             */
+            name: string;
+            /**
+             * @description What it watches.
+             * @enum {string}
+             */
+            type: "balance_below" | "budget_used";
+            /**
+             * @description balance_below: the threshold; otherwise null.
+             * @example 3.540
+             */
+            threshold: string | null;
+            /** @description budget_used: the budget watched; otherwise null. */
+            budget: string | null;
+            /** @description budget_used: the percent of the limit; otherwise null. */
+            percent: number | null;
+            /**
+             * @description triggered while its condition holds.
+             * @enum {string}
+             */
+            state: "ok" | "triggered";
+            /**
+             * Format: date-time
+             * @description When it last flipped; null if never.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            changed_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was last changed.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            updated_at: string;
+        };
+        /** @description A wallet's alerts, by name. */
+        AlertList: {
+            /** @description The alerts. */
+            data: components["schemas"]["Alert"][];
+        };
         PutAlertDto: {
             /**
              * @description balance_below watches the available balance (give threshold); budget_used watches a budget (give budget and percent).
@@ -1271,6 +1385,43 @@ export interface components {
              * @example 80
              */
             percent?: number;
+        };
+        /** @description One change of a wallet. */
+        Event: {
+            /**
+             * @description evt_ and the feed position: pass it as after.
+             * @example evt_1042
+             */
+            id: string;
+            /** @description The wallet's own count of events: 1, 2, 3, ... without gaps. */
+            seq: number;
+            /**
+             * @description wallet.created, credit.created, reservation.created|settled|released|expired, credit.expired, credit.clawed_back, wallet.frozen|unfrozen, alert.triggered|resolved, auto_top_up.succeeded|failed.
+             * @example reservation.settled
+             */
+            type: string;
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * @description The wallet.
+             * @example user_42
+             */
+            owner_id: string;
+            /** @description What changed; money events carry balance_change: {available, held} (token strings), so replaying them gives the balance. */
+            data: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description A page of the event feed. */
+        EventPage: {
+            /** @description Events in feed order. */
+            data: components["schemas"]["Event"][];
+            /** @description The id of the last event returned, or the after given when there was none: poll again with it. */
+            next_cursor: string | null;
         };
         /** @description Rows checked. */
         LedgerCounts: {
@@ -1722,6 +1873,83 @@ export interface components {
              * @example https://app.example.com/billing
              */
             cancel_url: string;
+        };
+        /** @description The wallet's default payment method for off-session charges. */
+        SavedPaymentMethod: {
+            /**
+             * @description The Stripe payment method.
+             * @example pm_1Q2w3E4r5T6y
+             */
+            id: string;
+            /** @description Card brand, when known. */
+            brand: string | null;
+            /** @description Last four digits, when known. */
+            last4: string | null;
+            /**
+             * Format: date-time
+             * @description When it was saved.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            saved_at: string;
+        };
+        /** @description One crossing below the threshold and what came of it. */
+        AutoTopUpAttempt: {
+            /** @description The seq of the wallet's alert.triggered event that was the crossing. */
+            crossing: number;
+            /**
+             * @description Where it is.
+             * @enum {string}
+             */
+            status: "creating" | "processing" | "succeeded" | "failed" | "requires_action" | "skipped";
+            /** @description The Stripe PaymentIntent, once made. */
+            payment_intent: string | null;
+            /** @description Tokens of the pack bought. */
+            tokens: number | null;
+            /** @description What it costs, in cents. */
+            amount_cents: number | null;
+            /** @description Why it failed or was skipped. */
+            error: string | null;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            updated_at: string;
+        };
+        /** @description A wallet's auto top-up. */
+        AutoTopUp: {
+            /**
+             * @description The wallet.
+             * @example user_42
+             */
+            owner_id: string;
+            /** @description On or off. */
+            enabled: boolean;
+            /**
+             * @description Below this, a pack is bought; null when never set up.
+             * @example 3.540
+             */
+            threshold: string | null;
+            /** @description The pack bought. */
+            pack_id: string | null;
+            /** @description At most this many top-ups a calendar month. */
+            max_per_month: number | null;
+            /** @description The saved card, or null. */
+            payment_method: components["schemas"]["SavedPaymentMethod"] | null;
+            /** @description Failures in a row; three turn auto top-up off. */
+            failures: number;
+            /** @description Why it was turned off, or null. */
+            disabled_reason: string | null;
+            /** @description Top-ups this calendar month (UTC). */
+            this_month: number;
+            /** @description The 10 latest attempts, newest first. */
+            attempts: components["schemas"]["AutoTopUpAttempt"][];
         };
         PutAutoTopUpDto: {
             /**
@@ -2195,6 +2423,93 @@ export interface components {
             /** @description One row per UTC day of the range. */
             data: components["schemas"]["DailyRow"][];
         };
+        /** @description One attempt to deliver an event to an endpoint. */
+        WebhookAttempt: {
+            /**
+             * @description The event (evt_<position>).
+             * @example evt_1042
+             */
+            event_id: string;
+            /**
+             * @description Its type.
+             * @example reservation.settled
+             */
+            type: string;
+            /**
+             * @description Its wallet.
+             * @example user_42
+             */
+            owner_id: string;
+            /** @description Its seq in the wallet's stream. */
+            seq: number;
+            /** @description Which attempt of this delivery (1, 2, ...). */
+            attempt: number;
+            /** @description The HTTP status answered, or null (no answer). */
+            status_code: number | null;
+            /** @description What went wrong, or null. */
+            error: string | null;
+            /** @description How long it took, in ms. */
+            duration_ms: number | null;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            at: string;
+            /**
+             * @description The delivery's state now (failed: given up).
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "failed";
+        };
+        /** @description An endpoint that receives the wallet events. */
+        WebhookEndpoint: {
+            /**
+             * @description The endpoint's name.
+             * @example billing-sync
+             */
+            name: string;
+            /**
+             * @description Where events are POSTed.
+             * @example https://hooks.example.com/wallet-events
+             */
+            url: string;
+            /** @description The event types it receives; empty: all. */
+            types: string[];
+            /** @description Paused: nothing is delivered to it. */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @description When it was paused, or null.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            disabled_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it was last changed.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            updated_at: string;
+            /** @description Deliveries not yet delivered or given up. */
+            pending: number;
+            /** @description Deliveries given up after their retries (in the last week). */
+            given_up: number;
+            /** @description The latest failed attempts, newest first. */
+            recent_failures: components["schemas"]["WebhookAttempt"][];
+            /** @description The signing secret: only in the answer that created the endpoint. */
+            secret?: string;
+        };
+        /** @description The webhook endpoints. */
+        WebhookEndpointList: {
+            /** @description The endpoints, by name. */
+            data: components["schemas"]["WebhookEndpoint"][];
+        };
         PutEndpointDto: {
             /**
              * @description Where events are POSTed: an absolute http(s) URL without credentials whose host resolves only to public addresses (checked again at every attempt).
@@ -2213,6 +2528,13 @@ export interface components {
             secret?: string;
             /** @description true pauses deliveries (events keep being queued for the endpoint); false resumes them. Absent: unchanged (a new endpoint is enabled). */
             disabled?: boolean;
+        };
+        /** @description A page of an endpoint's attempts, newest first. */
+        WebhookAttemptPage: {
+            /** @description The attempts. */
+            data: components["schemas"]["WebhookAttempt"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
         };
         /** @description One check: status up or down, and why when down. */
         HealthCheck: {
@@ -3367,7 +3689,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["BudgetList"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -3460,7 +3784,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -3560,14 +3886,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
             };
             /** @description Created. The budget: {name, scope, subject, period, limit, used, remaining, period_start, resets_at, created_at, updated_at}; used counts what is held or settled in the current period. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
             };
             /**
              * @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
@@ -3811,7 +4141,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AlertList"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -3904,7 +4236,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -4004,14 +4338,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
             };
             /** @description Created. The alert: {name, type, threshold, budget, percent, state (ok or triggered), changed_at, created_at, updated_at}. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Alert"];
+                };
             };
             /**
              * @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
@@ -4249,7 +4587,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -5259,9 +5599,13 @@ export interface operations {
             /** @description {id, url, mode: "setup"}: send the customer to url. */
             201: {
                 headers: {
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
             };
             /**
              * @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
@@ -5382,7 +5726,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutoTopUp"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -5477,14 +5823,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutoTopUp"];
+                };
             };
             /** @description Created. {owner_id, enabled, threshold, pack_id, max_per_month, payment_method: {id, brand, last4, saved_at} or null, failures, disabled_reason, this_month, attempts: [{crossing, status, payment_intent, tokens, amount_cents, error, created_at, updated_at}]} (the 10 latest attempts). */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["AutoTopUp"];
+                };
             };
             /**
              * @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
@@ -7278,7 +7628,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -7369,7 +7721,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {
@@ -7476,14 +7830,18 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
             };
             /** @description Created. The endpoint: {name, url, types (empty: all), disabled, disabled_at, created_at, updated_at, pending, given_up, recent_failures: [attempt]}; attempt: {event_id, type, owner_id, seq, attempt, status_code (null: no answer), error, duration_ms, at, state (of the delivery now: pending, delivered, failed = given up)}. With secret, this once. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
             };
             /**
              * @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
@@ -7721,7 +8079,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["WebhookAttemptPage"];
+                };
             };
             /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
             400: {

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags }
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AutoTopUpService } from './auto-top-up.service.js';
 import { BillingService } from './billing.service.js';
+import { AutoTopUpDto } from './dto/auto-top-up-views.dto.js';
 import { CreateSetupSessionDto, PutAutoTopUpDto } from './dto/auto-top-up.dto.js';
 import { CreateCheckoutSessionDto, CreatePortalSessionDto } from './dto/checkout.dto.js';
 import { CatalogDto, CheckoutSessionDto, PortalSessionDto, StripeWebhookReceiptDto } from './dto/views.dto.js';
@@ -61,12 +62,18 @@ export class BillingController {
   }
 
   @Post('setup-sessions')
+  @CreatedAt((session) => (typeof session.url === 'string' ? session.url : null))
   @ApiOperation({
     summary: 'Save a card for auto top-up',
     description:
       "A setup-mode Checkout Session for the wallet's Stripe customer: nothing is paid; when the customer completes it, the card becomes the wallet's default payment method for off-session charges (from the signed setup_intent.succeeded webhook).",
   })
-  @ApiResponse({ status: 201, description: '{id, url, mode: "setup"}: send the customer to url.' })
+  @ApiResponse({
+    status: 201,
+    type: CheckoutSessionDto,
+    description: '{id, url, mode: "setup"}: send the customer to url.',
+    headers: LOCATION_HEADER,
+  })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'stripe_not_configured')
   setup(@Body() dto: CreateSetupSessionDto) {
     return this.billing.setupSession(dto);
@@ -86,7 +93,7 @@ export class AutoTopUpController {
   @Get()
   @ApiOperation({ summary: "A wallet's auto top-up", description: 'Its settings, saved payment method, state and latest attempts.' })
   @ApiOwnerIdParam()
-  @ApiResponse({ status: 200, description: AUTO_TOP_UP })
+  @ApiResponse({ status: 200, type: AutoTopUpDto, description: AUTO_TOP_UP })
   @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
   get(@Param('owner_id') ownerId: string) {
     return this.autoTopUp.view(ownerId);
@@ -99,8 +106,8 @@ export class AutoTopUpController {
       'When an operation leaves the available balance below threshold, one off-session PaymentIntent for the pack is made (at most one in flight, at most max_per_month a calendar month); the tokens are credited only from the signed payment_intent.succeeded webhook. Three failures in a row turn it off, with the reason shown.',
   })
   @ApiOwnerIdParam()
-  @ApiResponse({ status: 201, description: `Created. ${AUTO_TOP_UP}` })
-  @ApiResponse({ status: 200, description: `Replaced. ${AUTO_TOP_UP}` })
+  @ApiResponse({ status: 201, type: AutoTopUpDto, description: `Created. ${AUTO_TOP_UP}` })
+  @ApiResponse({ status: 200, type: AutoTopUpDto, description: `Replaced. ${AUTO_TOP_UP}` })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'pack_not_found', 'payment_method_required', 'wallet_busy')
   async put(@Param('owner_id') ownerId: string, @Body() dto: PutAutoTopUpDto, @Res({ passthrough: true }) res: FastifyReply) {
     return reply(res, await this.autoTopUp.put(ownerId, dto));

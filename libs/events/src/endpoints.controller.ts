@@ -3,6 +3,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Put, Query, Res } from 
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { DeliveriesQuery, ENDPOINT_NAME_PATTERN, PutEndpointDto } from './dto/endpoint.dto.js';
+import { WebhookAttemptPageDto, WebhookEndpointDto, WebhookEndpointListDto } from './dto/views.dto.js';
 import { EndpointsService } from './endpoints.service.js';
 
 const ATTEMPT =
@@ -24,7 +25,7 @@ export class EndpointsController {
 
   @Get()
   @ApiOperation({ summary: 'List the webhook endpoints', description: 'By name, each with its pending deliveries and recent failures.' })
-  @ApiResponse({ status: 200, description: `{data: [endpoint]}. ${ENDPOINT}` })
+  @ApiResponse({ status: 200, type: WebhookEndpointListDto, description: `{data: [endpoint]}. ${ENDPOINT}` })
   @ApiErrors(...ADMIN_ERRORS, 'validation_error')
   list() {
     return this.endpoints.list();
@@ -33,7 +34,7 @@ export class EndpointsController {
   @Get(':name')
   @ApiOperation({ summary: 'Get a webhook endpoint' })
   @ApiNameParam()
-  @ApiResponse({ status: 200, description: ENDPOINT })
+  @ApiResponse({ status: 200, type: WebhookEndpointDto, description: ENDPOINT })
   @ApiErrors(...ADMIN_ERRORS, 'validation_error', 'webhook_endpoint_not_found')
   get(@Param('name') name: string) {
     return this.endpoints.get(name);
@@ -46,8 +47,8 @@ export class EndpointsController {
       'Delivers the wallet event feed (the events of GET /v1/events, each POSTed as that event object) to url: at least once, each wallet\'s events in seq order (its next event waits until the one before is delivered or given up), retried with doubling waits (at most an hour apart) for WEBHOOK_MAX_AGE_S (24 h), every attempt recorded. Signed like the generation webhooks with the endpoint\'s secret: Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">; Webhook-Id is the event id. A new endpoint gets the events from its creation on, and its secret (generated when not given) is in the 201 answer only.',
   })
   @ApiNameParam()
-  @ApiResponse({ status: 201, description: `Created. ${ENDPOINT} With secret, this once.` })
-  @ApiResponse({ status: 200, description: `Replaced. ${ENDPOINT}` })
+  @ApiResponse({ status: 201, type: WebhookEndpointDto, description: `Created. ${ENDPOINT} With secret, this once.` })
+  @ApiResponse({ status: 200, type: WebhookEndpointDto, description: `Replaced. ${ENDPOINT}` })
   @ApiErrors(...ADMIN_ERRORS, ...BODY_ERRORS)
   async put(@Param('name') name: string, @Body() dto: PutEndpointDto, @Res({ passthrough: true }) res: FastifyReply) {
     return reply(res, await this.endpoints.put(name, dto));
@@ -66,7 +67,11 @@ export class EndpointsController {
   @Get(':name/deliveries')
   @ApiOperation({ summary: "A webhook endpoint's delivery attempts", description: 'Newest first, cursor-paginated.' })
   @ApiNameParam()
-  @ApiResponse({ status: 200, description: `{data: [attempt], next_cursor}: next_cursor is null on the last page; ${ATTEMPT}.` })
+  @ApiResponse({
+    status: 200,
+    type: WebhookAttemptPageDto,
+    description: `{data: [attempt], next_cursor}: next_cursor is null on the last page; ${ATTEMPT}.`,
+  })
   @ApiErrors(...ADMIN_ERRORS, 'validation_error', 'webhook_endpoint_not_found')
   deliveries(@Param('name') name: string, @Query() q: DeliveriesQuery) {
     return this.endpoints.attempts(name, q.limit, q.cursor);

@@ -4,6 +4,7 @@ import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@ne
 import type { FastifyReply } from 'fastify';
 import { SpendControlsService } from './controls.service.js';
 import { CONTROL_NAME_PATTERN, ListEventsQuery, PutAlertDto, PutBudgetDto } from './dto/controls.dto.js';
+import { AlertDto, AlertListDto, BudgetDto, BudgetListDto, EventPageDto } from './dto/controls-views.dto.js';
 import { EventsService } from './events.service.js';
 
 const BUDGET =
@@ -26,7 +27,7 @@ export class SpendControlsController {
   @Get('budgets')
   @ApiOperation({ summary: "List a wallet's budgets", description: 'By name, each with its use in the current period.' })
   @ApiOwnerIdParam()
-  @ApiResponse({ status: 200, description: `{data: [budget]}. ${BUDGET}` })
+  @ApiResponse({ status: 200, type: BudgetListDto, description: `{data: [budget]}. ${BUDGET}` })
   @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
   budgets(@Param('owner_id') ownerId: string) {
     return this.controls.budgets(ownerId);
@@ -36,7 +37,7 @@ export class SpendControlsController {
   @ApiOperation({ summary: 'Get a budget' })
   @ApiOwnerIdParam()
   @ApiNameParam('budget')
-  @ApiResponse({ status: 200, description: BUDGET })
+  @ApiResponse({ status: 200, type: BudgetDto, description: BUDGET })
   @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found', 'budget_not_found')
   budget(@Param('owner_id') ownerId: string, @Param('name') name: string) {
     return this.controls.budget(ownerId, name);
@@ -50,8 +51,8 @@ export class SpendControlsController {
   })
   @ApiOwnerIdParam()
   @ApiNameParam('budget')
-  @ApiResponse({ status: 201, description: `Created. ${BUDGET}` })
-  @ApiResponse({ status: 200, description: `Replaced. ${BUDGET}` })
+  @ApiResponse({ status: 201, type: BudgetDto, description: `Created. ${BUDGET}` })
+  @ApiResponse({ status: 200, type: BudgetDto, description: `Replaced. ${BUDGET}` })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'api_key_not_found', 'wallet_busy')
   async putBudget(
     @Param('owner_id') ownerId: string,
@@ -76,7 +77,7 @@ export class SpendControlsController {
   @Get('alerts')
   @ApiOperation({ summary: "List a wallet's alerts", description: 'By name, each with its state.' })
   @ApiOwnerIdParam()
-  @ApiResponse({ status: 200, description: `{data: [alert]}. ${ALERT}` })
+  @ApiResponse({ status: 200, type: AlertListDto, description: `{data: [alert]}. ${ALERT}` })
   @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
   alerts(@Param('owner_id') ownerId: string) {
     return this.controls.alerts(ownerId);
@@ -86,7 +87,7 @@ export class SpendControlsController {
   @ApiOperation({ summary: 'Get an alert' })
   @ApiOwnerIdParam()
   @ApiNameParam('alert')
-  @ApiResponse({ status: 200, description: ALERT })
+  @ApiResponse({ status: 200, type: AlertDto, description: ALERT })
   @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found', 'alert_not_found')
   alert(@Param('owner_id') ownerId: string, @Param('name') name: string) {
     return this.controls.alert(ownerId, name);
@@ -100,8 +101,8 @@ export class SpendControlsController {
   })
   @ApiOwnerIdParam()
   @ApiNameParam('alert')
-  @ApiResponse({ status: 201, description: `Created. ${ALERT}` })
-  @ApiResponse({ status: 200, description: `Replaced. ${ALERT}` })
+  @ApiResponse({ status: 201, type: AlertDto, description: `Created. ${ALERT}` })
+  @ApiResponse({ status: 200, type: AlertDto, description: `Replaced. ${ALERT}` })
   @ApiErrors(...GATEWAY_ERRORS, ...BODY_ERRORS, 'wallet_not_found', 'budget_not_found', 'wallet_busy')
   async putAlert(
     @Param('owner_id') ownerId: string,
@@ -137,7 +138,11 @@ export class EventsController {
     description:
       "Every change of a wallet, in feed order: a consumer that follows next_cursor sees every committed event exactly once, and each wallet's events in seq order. The feed never ends: poll again with next_cursor. Event: {id, seq, type, created_at, owner_id, data}.",
   })
-  @ApiResponse({ status: 200, description: '{data: [event], next_cursor}: next_cursor is the last id returned (or the after given).' })
+  @ApiResponse({
+    status: 200,
+    type: EventPageDto,
+    description: '{data: [event], next_cursor}: next_cursor is the last id returned (or the after given).',
+  })
   @ApiErrors(...GATEWAY_ERRORS, 'validation_error', 'wallet_not_found')
   list(@Query() q: ListEventsQuery) {
     return this.events.list({ after: q.after, limit: q.limit, ownerId: q.owner_id, types: q.types });

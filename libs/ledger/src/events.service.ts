@@ -12,6 +12,28 @@ export interface EventPage {
 
 export const eventId = (pos: string | number | bigint) => `evt_${pos}`;
 
+/** An event as the feed queries select it. */
+interface EventRow {
+  pos: string;
+  seq: string;
+  type: string;
+  created_at: Date;
+  owner_id: string;
+  data: Record<string, unknown>;
+}
+
+/** The columns of EventRow, from `events e JOIN wallets w`. */
+const EVENT_COLUMNS = `e.pos::text, e.seq::text, e.type, e.created_at, w.owner_id, e.data`;
+
+const eventView = (r: EventRow): EventView => ({
+  id: eventId(r.pos),
+  seq: Number(r.seq),
+  type: r.type,
+  created_at: r.created_at.toISOString(),
+  owner_id: r.owner_id,
+  data: r.data,
+});
+
 /**
  * The wallet event feed (spec section 9). Events are written by the ledger's
  * SQL in the transaction that changed the wallet; here they get their feed
@@ -33,6 +55,10 @@ export class EventsService {
    */
   async head(): Promise<string> {
     await this.sequence();
+    return this.lastPos();
+  }
+
+  private async lastPos(): Promise<string> {
     const rows = await this.db.query<{ last_pos: string }>(`SELECT last_pos::text FROM event_feed`);
     return rows[0].last_pos;
   }
@@ -46,35 +72,18 @@ export class EventsService {
   async take(consumer: string, types: string[], limit = 500): Promise<{ events: (EventView & { wallet_id: string })[]; cursor: string }> {
     await this.sequence();
     await this.db.run(`INSERT INTO event_consumers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [consumer]);
-    const rows = await this.db.query<{
-      pos: string;
-      seq: string;
-      type: string;
-      created_at: Date;
-      owner_id: string;
-      wallet_id: string;
-      data: Record<string, unknown>;
-      head: string;
-    }>(
+    const rows = await this.db.query<EventRow & { wallet_id: string; head: string }>(
       `WITH c AS (SELECT last_pos FROM event_consumers WHERE name = $1)
-       SELECT e.pos::text, e.seq::text, e.type, e.created_at, w.owner_id, e.wallet_id, e.data, (SELECT last_pos FROM event_feed)::text AS head
+       SELECT ${EVENT_COLUMNS}, e.wallet_id, (SELECT last_pos FROM event_feed)::text AS head
        FROM events e JOIN wallets w ON w.id = e.wallet_id, c
        WHERE e.pos > c.last_pos AND e.type = ANY ($2) ORDER BY e.pos LIMIT $3`,
       [consumer, types, limit],
     );
-    const events = rows.map((r) => ({
-      id: eventId(r.pos),
-      seq: Number(r.seq),
-      type: r.type,
-      created_at: r.created_at.toISOString(),
-      owner_id: r.owner_id,
-      wallet_id: r.wallet_id,
-      data: r.data,
-    }));
+    const events = rows.map((r) => ({ ...eventView(r), wallet_id: r.wallet_id }));
     if (rows.length === limit) return { events, cursor: rows[rows.length - 1].pos };
     // Fewer than asked: nothing else of these types is positioned yet, and what is positioned later
     // gets a position above the feed's head now.
-    const head = rows[0]?.head ?? (await this.db.query<{ p: string }>(`SELECT last_pos::text AS p FROM event_feed`))[0].p;
+    const head = rows[0]?.head ?? (await this.lastPos());
     return { events, cursor: head };
   }
 
@@ -105,28 +114,14 @@ export class EventsService {
     const after = q.after ? q.after.slice(4) : '0';
     const limit = q.limit ?? 100;
     await this.sequence();
-    const rows = await this.db.query<{
-      pos: string;
-      seq: string;
-      type: string;
-      created_at: Date;
-      owner_id: string;
-      data: Record<string, unknown>;
-    }>(
-      `SELECT e.pos::text, e.seq::text, e.type, e.created_at, w.owner_id, e.data
+    const rows = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS}
        FROM events e JOIN wallets w ON w.id = e.wallet_id
        WHERE e.pos > $1::bigint AND ($2::uuid IS NULL OR e.wallet_id = $2) AND ($3::text[] IS NULL OR e.type = ANY ($3))
        ORDER BY e.pos LIMIT $4`,
       [after, walletId, types, limit],
     );
-    const data = rows.map((r) => ({
-      id: eventId(r.pos),
-      seq: Number(r.seq),
-      type: r.type,
-      created_at: r.created_at.toISOString(),
-      owner_id: r.owner_id,
-      data: r.data,
-    }));
+    const data = rows.map(eventView);
     return { data, next_cursor: data.length > 0 ? data[data.length - 1].id : (q.after ?? null) };
   }
 }

@@ -301,6 +301,15 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
         END IF;
       END $$`);
 
+    // Whether a budget of this scope and subject counts a hold of this API key and spender: the one
+    // definition, for the reservation's count and for a new budget's count of its period. A SQL
+    // function the planner inlines, so it costs the hot path nothing.
+    await q.query(`
+      CREATE FUNCTION ledger_budget_matches(p_scope text, p_subject text, p_api_key uuid, p_spender text) RETURNS boolean
+      LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT p_scope = 'wallet' OR (p_scope = 'api_key' AND p_subject = p_api_key::text) OR (p_scope = 'spender' AND p_subject = p_spender)
+      $$`);
+
     // ---- budgets ----------------------------------------------------------------------------
     // Counts p_amount in every budget of the wallet that matches the hold (under the wallet lock);
     // fails budget_exceeded, naming the budget, when one would pass its limit. Returns the counters
@@ -317,7 +326,7 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
         -- One statement for every matching budget: count the hold, and see whether one is passed.
         WITH m AS (
           SELECT id, limit_mt, period, name FROM budgets WHERE wallet_id = w.id
-            AND (scope = 'wallet' OR (scope = 'api_key' AND subject = p_api_key::text) OR (scope = 'spender' AND subject = p_spender))
+            AND ledger_budget_matches(scope, subject, p_api_key, p_spender)
         ), up AS (
           INSERT INTO budget_counters (wallet_id, budget_id, period_start, used)
             SELECT w.id, m.id, ledger_period_start(m.period, p_now), p_amount FROM m
@@ -379,11 +388,11 @@ export class CreateSpendControls1764700000000 implements MigrationInterface {
             SELECT w.id, b.id, v_start, coalesce(sum(CASE WHEN r.status = 'pending' THEN r.reserved ELSE r.settled END), 0)
             FROM reservations r
             WHERE r.wallet_id = w.id AND r.created_at >= v_start
-              AND (p_scope = 'wallet' OR (p_scope = 'api_key' AND r.api_key_id::text = p_subject) OR (p_scope = 'spender' AND r.spender_id = p_subject))
+              AND ledger_budget_matches(p_scope, p_subject, r.api_key_id, r.spender_id)
             RETURNING id INTO v_counter;
           UPDATE reservations r SET counters = coalesce(r.counters, '{}') || v_counter
             WHERE r.wallet_id = w.id AND r.created_at >= v_start
-              AND (p_scope = 'wallet' OR (p_scope = 'api_key' AND r.api_key_id::text = p_subject) OR (p_scope = 'spender' AND r.spender_id = p_subject));
+              AND ledger_budget_matches(p_scope, p_subject, r.api_key_id, r.spender_id);
         END IF;
         PERFORM ledger_eval_budget_alerts(w.id, p_now);
         RETURN json_build_object('created', v_created, 'budget', ledger_budget_view(b, p_now));

@@ -8,7 +8,7 @@ import Stripe from 'stripe';
 import { CATALOG, type Catalog } from './catalog.js';
 import { type EffectResult, StripeEffects } from './stripe-effects.js';
 import type { PutAutoTopUpDto } from './dto/auto-top-up.dto.js';
-import { noStripe, STRIPE } from './stripe.client.js';
+import { isWalletId, noStripe, STRIPE } from './stripe.client.js';
 
 export const AUTO_TOP_UP_QUEUE = 'auto-top-up';
 /** The ledger alert that marks each crossing below the threshold (flipped under the wallet lock). */
@@ -70,6 +70,10 @@ export interface AutoTopUpView {
 
 const monthOf = (d: Date) => `${d.toISOString().slice(0, 7)}-01`;
 
+/** The top-ups of a wallet ($1) in a month ($2) that count toward max_per_month: a failed or skipped one does not. */
+const THIS_MONTH = `SELECT count(*)::int AS n FROM auto_top_up_attempts
+  WHERE wallet_id = $1 AND month = $2 AND status IN ('creating', 'processing', 'succeeded')`;
+
 /**
  * Auto top-up (spec section 10): when an operation leaves `available` below
  * the threshold, one off-session PaymentIntent for the pack, at most one in
@@ -125,10 +129,7 @@ export class AutoTopUpService {
       `SELECT * FROM auto_top_up_attempts WHERE wallet_id = $1 ORDER BY crossing DESC LIMIT 10`,
       [w.id],
     );
-    const [month] = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM auto_top_up_attempts WHERE wallet_id = $1 AND month = $2 AND status IN ('creating', 'processing', 'succeeded')`,
-      [w.id, monthOf(this.clock.now())],
-    );
+    const [month] = await this.db.query<{ n: number }>(THIS_MONTH, [w.id, monthOf(this.clock.now())]);
     return {
       owner_id: ownerId,
       enabled: cfg?.enabled ?? false,
@@ -313,16 +314,18 @@ export class AutoTopUpService {
         `SELECT * FROM auto_top_up_attempts WHERE wallet_id = $1 AND crossing = $2`,
         [walletId, crossing],
       );
+      // A claimed crossing goes to Stripe with the wallet's saved card.
+      const claimed = (attempt: AttemptRow) => ({
+        status: 'creating' as const,
+        attempt,
+        customer: pmRows[0].customer,
+        paymentMethod: pmRows[0].payment_method,
+        ownerId: owner[0].owner_id,
+      });
       if (existing[0]) {
         const a = existing[0];
         if (a.status !== 'creating') return { status: a.status };
-        return {
-          status: 'creating' as const,
-          attempt: a,
-          customer: pmRows[0].customer,
-          paymentMethod: pmRows[0].payment_method,
-          ownerId: owner[0].owner_id,
-        };
+        return claimed(a);
       }
       const key = `tw-auto-top-up-${walletId}-${crossing}`;
       const skip = async (reason: string) => {
@@ -343,23 +346,14 @@ export class AutoTopUpService {
         [walletId],
       );
       if (open.length) return skip('another top-up is in flight');
-      const { rows: month } = await tx.sql.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM auto_top_up_attempts WHERE wallet_id = $1 AND month = $2 AND status IN ('creating', 'processing', 'succeeded')`,
-        [walletId, monthOf(now)],
-      );
+      const { rows: month } = await tx.sql.query<{ n: number }>(THIS_MONTH, [walletId, monthOf(now)]);
       if (month[0].n >= cfg.max_per_month) return skip(`the monthly cap of ${cfg.max_per_month} top-ups is reached`);
       const { rows } = await tx.sql.query<AttemptRow>(
         `INSERT INTO auto_top_up_attempts (wallet_id, crossing, month, pack_id, tokens, amount_cents, idempotency_key, status, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'creating', $8, $8) RETURNING *`,
         [walletId, crossing, monthOf(now), pack.id, pack.tokens, pack.usd_cents, key, now],
       );
-      return {
-        status: 'creating' as const,
-        attempt: rows[0],
-        customer: pmRows[0].customer,
-        paymentMethod: pmRows[0].payment_method,
-        ownerId: owner[0].owner_id,
-      };
+      return claimed(rows[0]);
     });
   }
 
@@ -429,7 +423,7 @@ export class AutoTopUpService {
   async applySucceeded(tx: Tx, pi: Stripe.PaymentIntent, at: Date): Promise<EffectResult> {
     const walletId = pi.metadata?.wallet_id;
     const crossing = Number(pi.metadata?.crossing);
-    if (!walletId || !/^[0-9a-f-]{36}$/.test(walletId)) return 'ignored';
+    if (!isWalletId(walletId)) return 'ignored';
     // Lock order everywhere: the auto top-up row, then the payment, then the wallet.
     await tx.sql.query(`SELECT 1 FROM auto_top_ups WHERE wallet_id = $1 FOR UPDATE`, [walletId]);
     const r = await this.effects.creditAutoTopUp(tx, pi, at);

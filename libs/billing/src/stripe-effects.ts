@@ -13,7 +13,7 @@ import {
   reversedCents,
   reversedTokens,
 } from './reversal-state.js';
-import { idOf } from './stripe.client.js';
+import { idOf, isWalletId } from './stripe.client.js';
 
 /** What an effect did, for the event log and the reconcile report. */
 export type EffectResult =
@@ -76,7 +76,7 @@ export class StripeEffects {
 
   /** Our metadata first (we set it on every session and subscription), then the customer id. */
   async walletFor(tx: Tx, metadata: Stripe.Metadata | null | undefined, customer: string | null): Promise<WalletRow | null> {
-    let id = metadata?.wallet_id && /^[0-9a-f-]{36}$/.test(metadata.wallet_id) ? metadata.wallet_id : null;
+    let id = isWalletId(metadata?.wallet_id) ? metadata.wallet_id : null;
     if (!id && customer) {
       const { rows } = await tx.sql.query<{ id: string }>(`SELECT id FROM wallets WHERE stripe_customer_id = $1`, [customer]);
       id = rows[0]?.id ?? null;

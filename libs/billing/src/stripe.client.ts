@@ -29,3 +29,6 @@ export const idOf = (v: string | { id: string } | null | undefined): string | nu
   v === null || v === undefined ? null : typeof v === 'string' ? v : v.id;
 
 export const noStripe = () => Errors.unavailable('stripe_not_configured', 'Stripe is not configured (STRIPE_SECRET_KEY)');
+
+/** A wallet id as our metadata carries it (wallet_id): checked before it reaches a uuid column. */
+export const isWalletId = (v: string | null | undefined): v is string => typeof v === 'string' && /^[0-9a-f-]{36}$/.test(v);

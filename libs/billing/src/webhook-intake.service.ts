@@ -7,7 +7,7 @@ import { PlanPrices } from './plan-prices.js';
 import { disputeState } from './reversal-state.js';
 import { AutoTopUpService } from './auto-top-up.service.js';
 import { StripeEffects, EffectResult } from './stripe-effects.js';
-import { idOf, STRIPE, webhookSecrets } from './stripe.client.js';
+import { idOf, isWalletId, STRIPE, webhookSecrets } from './stripe.client.js';
 
 const REVERSALS = new Set<string>(['charge.refunded', 'charge.dispute.created', 'charge.dispute.updated', 'charge.dispute.closed']);
 
@@ -111,7 +111,7 @@ export class WebhookIntakeService {
     at: Date,
   ): Promise<EffectResult> {
     const walletId = pi.metadata?.wallet_id;
-    if (!walletId || !/^[0-9a-f-]{36}$/.test(walletId)) return 'ignored';
+    if (!isWalletId(walletId)) return 'ignored';
     if (pi.metadata.auto_top_up === 'true') return this.autoTopUp.applySucceeded(tx, pi, at);
     const pm = idOf(pi.payment_method);
     const customer = idOf(pi.customer);
@@ -194,7 +194,7 @@ export class WebhookIntakeService {
         const walletId = si.metadata?.wallet_id;
         const pm = idOf(si.payment_method);
         const customer = idOf(si.customer);
-        if (!walletId || !/^[0-9a-f-]{36}$/.test(walletId) || !pm || !customer) return 'ignored';
+        if (!isWalletId(walletId) || !pm || !customer) return 'ignored';
         if (!(await this.walletExists(tx, walletId))) return 'no_wallet';
         await this.autoTopUp.savePaymentMethod(
           tx,

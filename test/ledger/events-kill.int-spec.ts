@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnApi } from '../support/api-process.js';
 import { freePort } from '../support/ports.js';
 import { call, expectLedgerConsistent, grantTokens, idemKey, startApp, TestApp } from '../support/app.js';
 import { expectFeedMatchesLedger, FeedConsumer } from './feed.js';
@@ -22,28 +23,7 @@ describe('event stream across a SIGKILL of the API', () => {
   });
 
   async function startChild(): Promise<void> {
-    child = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: t.config.DATABASE_URL,
-        REDIS_URL: t.config.REDIS_URL,
-        QUEUE_PREFIX: t.config.QUEUE_PREFIX,
-        PORT: String(port),
-        RUN_WORKER: 'false',
-        LOG_LEVEL: 'silent',
-      },
-      stdio: 'ignore',
-    });
-    childUrl = `http://127.0.0.1:${port}`;
-    for (let i = 0; i < 300; i++) {
-      const up = await fetch(`${childUrl}/health/live`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (up) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('API process did not start');
+    ({ url: childUrl, proc: child } = await spawnApi(t, {}, port));
   }
 
   /** The child, seen as a TestApp (same keys and database). */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createTestDatabase } from '../support/database.js';
+import { waitLive } from '../support/api-process.js';
 import { freePort } from '../support/ports.js';
 
 /**
@@ -46,15 +47,7 @@ async function startApi(env: NodeJS.ProcessEnv): Promise<Started> {
   proc.stdout?.on('data', (b: Buffer) => logs.push(...b.toString().split('\n')));
   proc.stderr?.on('data', (b: Buffer) => logs.push(...b.toString().split('\n')));
   const url = `http://127.0.0.1:${env.PORT}`;
-  for (let i = 0; i < 150; i++) {
-    const up = await fetch(`${url}/health/live`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) return { url, proc, logs, env };
-    if (proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  if (await waitLive(url, proc, 150)) return { url, proc, logs, env };
   throw new Error(`API did not start:\n${logs.join('\n')}`);
 }
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiKeyService } from '@app/common';
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { freePort } from '../support/ports.js';
+import { spawnApi } from '../support/api-process.js';
 import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
 
 describe('fault drills', () => {
@@ -18,34 +17,7 @@ describe('fault drills', () => {
   });
 
   /** The built API as its own process, so it can be killed. */
-  async function apiProcess(): Promise<{ url: string; proc: ChildProcess }> {
-    const port = await freePort();
-    const proc = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
-      env: {
-        ...process.env,
-        DATABASE_URL: t.config.DATABASE_URL,
-        REDIS_URL: t.config.REDIS_URL,
-        QUEUE_PREFIX: t.config.QUEUE_PREFIX,
-        PORT: String(port),
-        RUN_WORKER: 'false',
-        LOG_LEVEL: 'silent',
-      },
-      stdio: 'ignore',
-    });
-    const url = `http://127.0.0.1:${port}`;
-    // Up to 30 s: a loaded CI machine starts Node slowly.
-    for (let i = 0; i < 300; i++) {
-      if (
-        await fetch(`${url}/health/live`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        return { url, proc };
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error('API process did not start');
-  }
+  const apiProcess = () => spawnApi(t);
 
   const reserve = (url: string, owner: string, idem: string, amount = '0.100') =>
     fetch(`${url}/v1/wallets/${owner}/reservations`, {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiKeyService } from '@app/common';
 import { ChildProcess, spawn } from 'node:child_process';
+import { waitLive } from '../support/api-process.js';
 import { freePort } from '../support/ports.js';
 import { expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
 import { generationEnv } from '../generation/support.js';
@@ -42,16 +43,7 @@ describe('multi-instance: 2 APIs and 2 workers', () => {
       );
       apis.push(`http://127.0.0.1:${port}`);
     }
-    for (const base of apis) {
-      for (let i = 0; i < 100; i++) {
-        const ok = await fetch(`${base}/health/live`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    for (const base of apis) expect([base, await waitLive(base, undefined, 200)]).toEqual([base, true]);
   });
   afterAll(async () => {
     for (const p of procs) p.kill('SIGTERM');

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '../support/database.js';
+import { waitLive } from '../support/api-process.js';
 import { freePort } from '../support/ports.js';
 
 /**
@@ -41,17 +42,7 @@ async function startApi(e: NodeJS.ProcessEnv): Promise<Api> {
   proc.stdout?.on('data', lines(out));
   proc.stderr?.on('data', lines(err));
   const url = `http://127.0.0.1:${e.PORT}`;
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`${url}/health/live`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, proc, out, err, env: e };
-    if (proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  if (await waitLive(url, proc)) return { url, proc, out, err, env: e };
   throw new Error(`API did not start:\n${[...out, ...err].join('\n')}`);
 }
 

@@ -21,8 +21,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   and builds its event in one expression.
  * - `ledger_finish` finds and locks the reservation's wallet in one statement.
  */
-export class LeanHotPath1764900000000 implements MigrationInterface {
-  name = 'LeanHotPath1764900000000';
+export class LeanHotPath1764900001000 implements MigrationInterface {
+  name = 'LeanHotPath1764900001000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`
@@ -220,6 +220,6 @@ export class LeanHotPath1764900000000 implements MigrationInterface {
 
   /** Forward only: the bodies of before are in CreateLedgerFunctions and CreateSpendControls; restore a backup taken before this migration. */
   down(): Promise<void> {
-    return Promise.reject(new Error('LeanHotPath1764900000000 is forward only: restore the backup taken before it'));
+    return Promise.reject(new Error('LeanHotPath1764900001000 is forward only: restore the backup taken before it'));
   }
 }

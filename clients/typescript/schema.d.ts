@@ -6216,7 +6216,7 @@ export interface operations {
     AdminController_lookup: {
         parameters: {
             query: {
-                /** @description A a generation (gen_), reservation (res_), Stripe payment intent (pi_) or customer (cus_) id: gen_ or res_ and 32 hex digits, pi_ or cus_ and 1-250 letters and digits. */
+                /** @description A generation or reservation id (gen_ or res_ and 32 hex digits), or a Stripe payment intent or customer id (pi_ or cus_ and 1-250 letters and digits). */
                 id: string;
             };
             header?: never;

@@ -242,7 +242,8 @@ const LOOKUP_ID_MESSAGE = 'id must be a generation (gen_), reservation (res_), S
 
 export class LookupQuery {
   @ApiProperty({
-    description: `${LOOKUP_ID_MESSAGE.replace('id must be', 'A')}: gen_ or res_ and 32 hex digits, pi_ or cus_ and 1-250 letters and digits.`,
+    description:
+      'A generation or reservation id (gen_ or res_ and 32 hex digits), or a Stripe payment intent or customer id (pi_ or cus_ and 1-250 letters and digits).',
     pattern: LOOKUP_ID.source,
     example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70',
   })

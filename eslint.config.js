@@ -34,7 +34,7 @@ export default tseslint.config(
       sourceType: 'module',
       parserOptions: { projectService: false, program: null, project: false },
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'sessionStorage', 'fetch', 'URL', 'crypto', 'Node', 'setTimeout', 'clearTimeout'].map((g) => [g, 'readonly']),
+        ['window', 'document', 'location', 'history', 'sessionStorage', 'fetch', 'URL', 'Blob', 'crypto', 'Node', 'setTimeout', 'clearTimeout'].map((g) => [g, 'readonly']),
       ),
     },
   },

@@ -544,6 +544,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/wallets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find wallets by owner id prefix
+         * @description The wallets whose owner_id starts with owner_prefix, in byte order of owner_id, cursor-paginated.
+         */
+        get: operations["AdminController_wallets"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find the wallet of an id
+         * @description The wallet a generation, reservation, Stripe payment intent or Stripe customer id belongs to; the form of the id says which it is.
+         */
+        get: operations["AdminController_lookup"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/wallets/{owner_id}": {
         parameters: {
             query?: never;
@@ -900,6 +940,8 @@ export interface components {
              *     - `alert_not_found` (404): the wallet has no alert with this name
              *     - `api_key_not_found` (404): no API key with this id
              *     - `webhook_endpoint_not_found` (404): no webhook endpoint with this name
+             *     - `payment_not_found` (404): no Stripe payment credited, and no auto top-up tried, with this payment intent id
+             *     - `customer_not_found` (404): no wallet has this Stripe customer id
              *     - `method_not_allowed` (405): the route does not take this method
              *     - `request_timeout` (408): the request headers did not arrive in time
              *     - `reservation_not_pending` (409): the reservation is already settled, released or expired
@@ -931,7 +973,7 @@ export interface components {
              * @example insufficient_funds
              * @enum {string}
              */
-            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "zero_price" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
+            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "zero_price" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
             /** @description The invalid fields, on a validation_error. */
             errors?: components["schemas"]["ProblemFieldError"][];
         };
@@ -1103,6 +1145,16 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * @description For the end of a hold (settle, release, expire): the tokens charged to revenue; null for any other transfer.
+             * @example 3.540
+             */
+            charged: string | null;
+            /**
+             * @description For the end of a hold: the tokens of the hold not charged, which go back to the buckets that paid (`amount`, unless a Stripe reversal claws them back in a clawback transfer); null for any other transfer.
+             * @example 3.540
+             */
+            released: string | null;
         };
         /** @description A page of transactions, newest first. */
         TransactionPage: {
@@ -1988,6 +2040,62 @@ export interface components {
             /** @description true when the event was seen before; it had no effect this time. */
             duplicate: boolean;
         };
+        /** @description A wallet found by owner id prefix. */
+        WalletMatch: {
+            /**
+             * @description The wallet's owner_id.
+             * @example user_42
+             */
+            owner_id: string;
+            /**
+             * @description Its status.
+             * @enum {string}
+             */
+            status: "active" | "frozen";
+            /** @description Whether a refund or dispute took more than it had. */
+            flagged: boolean;
+            /**
+             * @description Tokens available now.
+             * @example 3.540
+             */
+            available: string;
+            /**
+             * @description Tokens held by pending reservations.
+             * @example 3.540
+             */
+            held: string;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            created_at: string;
+        };
+        /** @description A page of wallets whose owner_id starts with the prefix, in byte order. */
+        WalletMatchPage: {
+            /** @description The page, in byte order of owner_id. */
+            data: components["schemas"]["WalletMatch"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description The wallet an id belongs to. */
+        Lookup: {
+            /**
+             * @description What the id is.
+             * @enum {string}
+             */
+            kind: "generation" | "reservation" | "payment_intent" | "customer";
+            /**
+             * @description The id looked up.
+             * @example gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70
+             */
+            id: string;
+            /**
+             * @description The owner_id of the wallet it belongs to.
+             * @example user_42
+             */
+            owner_id: string;
+        };
         /** @description A pending hold of a wallet. */
         PendingReservation: {
             /**
@@ -2028,10 +2136,10 @@ export interface components {
              */
             id: string;
             /**
-             * @description queued, running, succeeded or failed.
-             * @example succeeded
+             * @description Where it is.
+             * @enum {string}
              */
-            status: string;
+            status: "queued" | "running" | "succeeded" | "failed";
             /**
              * @description The variant.
              * @example gpt-image-1-min
@@ -2039,6 +2147,24 @@ export interface components {
             variant: string;
             /** @description Images asked for. */
             n: number;
+            /** @description Images delivered (and charged for) so far. */
+            delivered: number;
+            /** @description The batch it belongs to, or null. */
+            batch_id: string | null;
+            /**
+             * @description The prompt, its first 200 characters at most.
+             * @example a lighthouse at dusk
+             */
+            prompt: string;
+            /** @description Whether the prompt is longer than what `prompt` shows. */
+            prompt_truncated: boolean;
+            /**
+             * Format: uri
+             * @description The first delivered image, or null.
+             */
+            image_url: string | null;
+            /** @description Why it failed, or null. */
+            error: components["schemas"]["GenerationError"] | null;
             /**
              * @description Tokens charged.
              * @example 3.540
@@ -2055,6 +2181,12 @@ export interface components {
              * @example 2026-11-25T10:00:00.000Z
              */
             created_at: string;
+            /**
+             * Format: date-time
+             * @description When it finished, or null.
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            finished_at: string | null;
         };
         /** @description A wallet in detail, for support. */
         AdminWallet: {
@@ -2062,51 +2194,13 @@ export interface components {
             wallet: components["schemas"]["Wallet"];
             /** @description Its pending reservations, oldest first. */
             reservations: components["schemas"]["PendingReservation"][];
-            /** @description Its latest 50 generations. */
+            /** @description Its latest 50 generations (all of them: GET /v1/admin/wallets/{owner_id}/generations). */
             generations: components["schemas"]["WalletGeneration"][];
-        };
-        /** @description A wallet's generation, with its batch. */
-        WalletGenerationWithBatch: {
-            /**
-             * @description The generation id.
-             * @example gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70
-             */
-            id: string;
-            /**
-             * @description queued, running, succeeded or failed.
-             * @example succeeded
-             */
-            status: string;
-            /**
-             * @description The variant.
-             * @example gpt-image-1-min
-             */
-            variant: string;
-            /** @description Images asked for. */
-            n: number;
-            /**
-             * @description Tokens charged.
-             * @example 3.540
-             */
-            tokens_used: string;
-            /**
-             * @description Tokens refunded by admins.
-             * @example 3.540
-             */
-            refunded: string;
-            /**
-             * Format: date-time
-             * @description When it was accepted.
-             * @example 2026-11-25T10:00:00.000Z
-             */
-            created_at: string;
-            /** @description The batch it belongs to, or null. */
-            batch_id: string | null;
         };
         /** @description A page of a wallet's generations, newest first. */
         WalletGenerationPage: {
             /** @description The page, newest first. */
-            data: components["schemas"]["WalletGenerationWithBatch"][];
+            data: components["schemas"]["WalletGeneration"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
         };
@@ -6022,6 +6116,213 @@ export interface operations {
             };
         };
     };
+    AdminController_wallets: {
+        parameters: {
+            query: {
+                /** @description The start of the owner ids sought (case-sensitive); an exact owner_id finds that wallet first. The gateway's user or org id: 1-128 characters of A-Z a-z 0-9 _ . : @ -. */
+                owner_prefix: string;
+                /** @description Wallets per page, in byte order of owner_id (default 50, at most 200). */
+                limit?: number;
+                /** @description The next_cursor of the previous page; omit for the first page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description {data: [{owner_id, status, flagged, available, held, created_at}], next_cursor}; next_cursor is null on the last page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WalletMatchPage"];
+                };
+            };
+            /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "validation_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `unauthorized`: no API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unauthorized";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `forbidden`: the API key lacks the scope the route needs (admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `database_unavailable`: the database is unavailable; nothing was applied, retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "database_unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    AdminController_lookup: {
+        parameters: {
+            query: {
+                /** @description A generation or reservation id (gen_ or res_ and 32 hex digits), or a Stripe payment intent or customer id (pi_ or cus_ and 1-250 letters and digits). */
+                id: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description {kind, id, owner_id} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lookup"];
+                };
+            };
+            /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "validation_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `unauthorized`: no API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unauthorized";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `forbidden`: the API key lacks the scope the route needs (admin) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /**
+             * @description - `generation_not_found`: no generation with this id
+             *     - `reservation_not_found`: no reservation with this id
+             *     - `payment_not_found`: no Stripe payment credited, and no auto top-up tried, with this payment intent id
+             *     - `customer_not_found`: no wallet has this Stripe customer id
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "generation_not_found" | "reservation_not_found" | "payment_not_found" | "customer_not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `database_unavailable`: the database is unavailable; nothing was applied, retry with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "database_unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
     AdminController_wallet: {
         parameters: {
             query?: never;
@@ -6034,7 +6335,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description {wallet (as GET /v1/wallets/{owner_id}), reservations: its pending reservations, generations: its latest 50 [{id, status, variant, n, tokens_used, refunded, created_at}]} */
+            /** @description {wallet (as GET /v1/wallets/{owner_id}), reservations: its pending reservations, generations: its latest 50 (as GET /v1/admin/wallets/{owner_id}/generations shows them)} */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -6144,7 +6445,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description {data: [{id, status, variant, n, batch_id, tokens_used, refunded, created_at}], next_cursor}; next_cursor is null on the last page. */
+            /** @description {data: [{id, status, variant, n, delivered, batch_id, prompt, prompt_truncated, image_url, error, tokens_used, refunded, created_at, finished_at}], next_cursor}; next_cursor is null on the last page. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -7228,6 +7529,8 @@ export interface operations {
                 action?: string;
                 /** @description Only actions of the API key with this name. */
                 actor?: string;
+                /** @description Only actions on this wallet or on anything it has (its generations, refunded say), whatever target_id says. The gateway's user or org id: 1-128 characters of A-Z a-z 0-9 _ . : @ -. */
+                owner_id?: string;
                 /** @description Only actions on this target: an owner_id, a generation id or a variant. */
                 target_id?: string;
                 /** @description Only actions at or after this time (ISO 8601). */

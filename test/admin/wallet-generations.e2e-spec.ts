@@ -30,7 +30,7 @@ describe('admin: a wallet’s generations, paged', () => {
       );
       expect(batch.status).toBe(202);
       clock.advance(1000);
-      for (const prompt of ['later 1', 'later 2']) {
+      for (const prompt of ['later 1', `later 2 ${'x'.repeat(250)}`]) {
         const g = await call(
           t,
           'POST',
@@ -60,6 +60,27 @@ describe('admin: a wallet’s generations, paged', () => {
         limit,
         first.map((g) => g.id),
       ]);
+  });
+
+  it('shows each generation’s prompt (its first 200 characters), what it delivered and why it failed', async () => {
+    // The two were made in one instant: the id orders them, so find each by its prompt.
+    const page: Array<{ prompt: string }> = (await list('/v1/admin/wallets/gens/generations?limit=2')).body.data;
+    const long = page.find((g) => g.prompt.startsWith('later 2'));
+    expect(long).toMatchObject({
+      prompt: `later 2 ${'x'.repeat(192)}`,
+      prompt_truncated: true,
+      status: 'queued',
+      n: 1,
+      delivered: 0,
+      image_url: null,
+      error: null,
+      refunded: '0.000',
+    });
+    expect(page.find((g) => g.prompt.startsWith('later 1'))).toMatchObject({
+      prompt: 'later 1',
+      prompt_truncated: false,
+      finished_at: null,
+    });
   });
 
   it('answers 404 for an unknown wallet and 400 for a bad cursor or limit', async () => {

@@ -32,6 +32,11 @@ describe('reservations over HTTP', () => {
     const tx = await call(t, 'GET', '/v1/wallets/settle_partial/transactions?limit=2');
     expect(tx.body.data.map((d: { type: string }) => d.type)).toEqual(['settle', 'reserve']);
     expect(tx.body.data.map((d: { amount: string }) => d.amount)).toEqual(['1.460', '-5.000']);
+    // A hold's end says what it charged and released; any other transfer says null.
+    expect(tx.body.data.map((d: { charged: string | null; released: string | null }) => [d.charged, d.released])).toEqual([
+      ['3.540', '1.460'],
+      [null, null],
+    ]);
     const next = await call(t, 'GET', `/v1/wallets/settle_partial/transactions?limit=2&cursor=${tx.body.next_cursor}`);
     expect(next.body.data.map((d: { type: string }) => d.type)).toEqual(['grant']);
     expect(next.body.next_cursor).toBeNull();
@@ -45,6 +50,8 @@ describe('reservations over HTTP', () => {
     const rel = await call(t, 'POST', `/v1/reservations/${r.body.id}/release`, undefined, { idem: idemKey() });
     expect(rel.status).toBe(200);
     expect(rel.body).toMatchObject({ status: 'released', settled: '0.000', released: '7.080' });
+    const [end] = (await call(t, 'GET', '/v1/wallets/by_variant/transactions?limit=1')).body.data;
+    expect(end).toMatchObject({ type: 'release', amount: '7.080', charged: '0.000', released: '7.080' });
     const w = await call(t, 'GET', '/v1/wallets/by_variant');
     expect(w.body.balance).toEqual({ available: '15.000', held: '0.000' });
   });

@@ -28,10 +28,12 @@ import {
   AuditQuery,
   GenerationsQuery,
   GrantDto,
+  LookupQuery,
   PriceChangeDto,
   RangeQuery,
   ReasonDto,
   RefundDto,
+  WalletSearchQuery,
 } from './dto/admin.dto.js';
 import {
   AdjustmentResultDto,
@@ -39,12 +41,15 @@ import {
   AuditLogPageDto,
   DailyDto,
   GrantResultDto,
+  LookupDto,
   RefundResultDto,
   SummaryDto,
   WalletGenerationPageDto,
+  WalletMatchPageDto,
   WalletStatusDto,
 } from './dto/views.dto.js';
 import { ReportsService } from './reports.service.js';
+import { SearchService } from './search.service.js';
 import { WalletGenerationsService } from './wallet-generations.service.js';
 
 const BALANCE = 'balance: {available, held} after it';
@@ -61,7 +66,42 @@ export class AdminController {
     private readonly audit: AuditService,
     private readonly reports: ReportsService,
     private readonly generations: WalletGenerationsService,
+    private readonly search: SearchService,
   ) {}
+
+  @Get('wallets')
+  @ApiOperation({
+    summary: 'Find wallets by owner id prefix',
+    description: 'The wallets whose owner_id starts with owner_prefix, in byte order of owner_id, cursor-paginated.',
+  })
+  @ApiResponse({
+    status: 200,
+    type: WalletMatchPageDto,
+    description: '{data: [{owner_id, status, flagged, available, held, created_at}], next_cursor}; next_cursor is null on the last page.',
+  })
+  @ApiErrors(...ADMIN_ERRORS, 'validation_error')
+  wallets(@Query() q: WalletSearchQuery) {
+    return this.search.byOwnerPrefix(q.owner_prefix, q.limit, q.cursor);
+  }
+
+  @Get('lookup')
+  @ApiOperation({
+    summary: 'Find the wallet of an id',
+    description:
+      'The wallet a generation, reservation, Stripe payment intent or Stripe customer id belongs to; the form of the id says which it is.',
+  })
+  @ApiResponse({ status: 200, type: LookupDto, description: '{kind, id, owner_id}' })
+  @ApiErrors(
+    ...ADMIN_ERRORS,
+    'validation_error',
+    'generation_not_found',
+    'reservation_not_found',
+    'payment_not_found',
+    'customer_not_found',
+  )
+  lookup(@Query() q: LookupQuery) {
+    return this.search.lookup(q.id);
+  }
 
   @Get('wallets/:owner_id')
   @ApiOperation({ summary: 'A wallet in detail, for support' })
@@ -70,7 +110,7 @@ export class AdminController {
     status: 200,
     type: AdminWalletDto,
     description:
-      '{wallet (as GET /v1/wallets/{owner_id}), reservations: its pending reservations, generations: its latest 50 [{id, status, variant, n, tokens_used, refunded, created_at}]}',
+      '{wallet (as GET /v1/wallets/{owner_id}), reservations: its pending reservations, generations: its latest 50 (as GET /v1/admin/wallets/{owner_id}/generations shows them)}',
   })
   @ApiErrors(...ADMIN_ERRORS, 'validation_error', 'wallet_not_found')
   wallet(@Param('owner_id') ownerId: string) {
@@ -84,7 +124,7 @@ export class AdminController {
     status: 200,
     type: WalletGenerationPageDto,
     description:
-      '{data: [{id, status, variant, n, batch_id, tokens_used, refunded, created_at}], next_cursor}; next_cursor is null on the last page.',
+      '{data: [{id, status, variant, n, delivered, batch_id, prompt, prompt_truncated, image_url, error, tokens_used, refunded, created_at, finished_at}], next_cursor}; next_cursor is null on the last page.',
   })
   @ApiErrors(...ADMIN_ERRORS, 'validation_error', 'wallet_not_found')
   walletGenerations(@Param('owner_id') ownerId: string, @Query() q: GenerationsQuery) {

@@ -1,22 +1,26 @@
-import { Clock, Database, Errors, formatTokens, IdempotencyService, type IdempotentRequest, parseTokens, Principal, Tx } from '@app/common';
+import { Clock, Errors, formatTokens, IdempotencyService, type IdempotentRequest, parseTokens, Principal, Tx } from '@app/common';
 import { Ledger, WalletRow, WalletService } from '@app/ledger';
 import { GenerationService } from '@app/generation';
 import { PricingService, priceView } from '@app/pricing';
 import { Injectable } from '@nestjs/common';
 import { AuditService } from './audit.service.js';
 import type { AdjustmentDto, GrantDto, PriceChangeDto, RefundDto } from './dto/admin.dto.js';
+import { WalletGenerationsService } from './wallet-generations.service.js';
+
+/** The generations the wallet view shows; the rest are paged by GET /v1/admin/wallets/{owner_id}/generations. */
+const WALLET_GENERATIONS = 50;
 
 /** Support and finance actions. Each is idempotent, needs a reason, and is audited in its own transaction. */
 @Injectable()
 export class AdminService {
   constructor(
-    private readonly db: Database,
     private readonly idempotency: IdempotencyService,
     private readonly audit: AuditService,
     private readonly wallets: WalletService,
     private readonly ledger: Ledger,
     private readonly generationsOf: GenerationService,
     private readonly pricing: PricingService,
+    private readonly walletGenerations: WalletGenerationsService,
     private readonly clock: Clock,
   ) {}
 
@@ -171,9 +175,10 @@ export class AdminService {
         action: 'refund',
         targetType: 'generation',
         targetId: generationId,
+        ownerId: g.ownerId,
         amount,
         reason: dto.reason,
-        details: { owner_id: g.ownerId, bucket_id: bucket, expires_at: expiresAt?.toISOString() ?? null },
+        details: { bucket_id: bucket, expires_at: expiresAt?.toISOString() ?? null },
       });
       return {
         status: 201,
@@ -210,30 +215,10 @@ export class AdminService {
 
   async walletDetail(ownerId: string) {
     const wallet = await this.wallets.view(ownerId);
-    const [reservations, generations] = await Promise.all([this.wallets.pendingReservations(ownerId), this.generations(ownerId)]);
-    return { wallet, reservations, generations };
-  }
-
-  private async generations(ownerId: string) {
-    const rows = await this.db.query<{
-      id: string;
-      status: string;
-      variant: string;
-      n: number;
-      tokens_used: string;
-      refunded: string;
-      created_at: Date;
-    }>(
-      `SELECT g.id, g.status, g.variant, g.n, g.tokens_used::text, coalesce(r.refunded, 0)::text AS refunded, g.created_at
-       FROM generations g LEFT JOIN LATERAL (SELECT sum(amount) AS refunded FROM transfers t WHERE t.kind = 'refund' AND t.ref = g.id) r ON true
-       WHERE g.owner_id = $1 ORDER BY g.created_at DESC, g.id DESC LIMIT 50`,
-      [ownerId],
-    );
-    return rows.map((g) => ({
-      ...g,
-      tokens_used: formatTokens(BigInt(g.tokens_used)),
-      refunded: formatTokens(BigInt(g.refunded)),
-      created_at: g.created_at.toISOString(),
-    }));
+    const [reservations, generations] = await Promise.all([
+      this.wallets.pendingReservations(ownerId),
+      this.walletGenerations.list(ownerId, WALLET_GENERATIONS),
+    ]);
+    return { wallet, reservations, generations: generations.data };
   }
 }

@@ -28,6 +28,16 @@ export class BillingService {
     return catalogView(this.catalog);
   }
 
+  /** The wallet a Stripe payment intent paid (a credited pack or plan payment) or tried to (an auto top-up); null when none. */
+  async walletOfPaymentIntent(paymentIntent: string): Promise<string | null> {
+    const rows = await this.db.query<{ wallet_id: string }>(
+      `SELECT wallet_id FROM stripe_payments WHERE payment_intent = $1
+       UNION ALL SELECT wallet_id FROM auto_top_up_attempts WHERE payment_intent = $1 LIMIT 1`,
+      [paymentIntent],
+    );
+    return rows[0]?.wallet_id ?? null;
+  }
+
   private client(): Stripe {
     if (!this.stripe) throw noStripe();
     return this.stripe;

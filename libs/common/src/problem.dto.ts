@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   alert_not_found: { status: 404, meaning: 'the wallet has no alert with this name' },
   api_key_not_found: { status: 404, meaning: 'no API key with this id' },
   webhook_endpoint_not_found: { status: 404, meaning: 'no webhook endpoint with this name' },
+  payment_not_found: { status: 404, meaning: 'no Stripe payment credited, and no auto top-up tried, with this payment intent id' },
+  customer_not_found: { status: 404, meaning: 'no wallet has this Stripe customer id' },
   method_not_allowed: { status: 405, meaning: 'the route does not take this method' },
   request_timeout: { status: 408, meaning: 'the request headers did not arrive in time' },
   reservation_not_pending: { status: 409, meaning: 'the reservation is already settled, released or expired' },

@@ -38,6 +38,26 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+/** How much of a prompt a listing carries: enough to recognise it, not a 32,000-character page. */
+const PROMPT_HEAD = 200;
+
+/** A generation as a wallet's listing shows it (the charge as millitokens; the caller formats it beside its refunds). */
+export interface WalletGeneration {
+  id: string;
+  status: GenerationRow['status'];
+  variant: string;
+  n: number;
+  delivered: number;
+  batch_id: string | null;
+  prompt: string;
+  prompt_truncated: boolean;
+  image_url: string | null;
+  error: { code: string; message: string } | null;
+  tokensUsed: bigint;
+  created_at: string;
+  finished_at: string | null;
+}
+
 const queueDown = () => Errors.unavailable('queue_unavailable', 'The job queue is unavailable; nothing was reserved. Retry later.');
 
 @Injectable()
@@ -199,10 +219,58 @@ export class GenerationService {
       : null;
   }
 
+  /** The owner of a generation's wallet; null when there is no such generation. */
+  async ownerOf(id: string): Promise<string | null> {
+    const rows = await this.db.query<{ owner_id: string }>(`SELECT owner_id FROM generations WHERE id = $1`, [id]);
+    return rows[0]?.owner_id ?? null;
+  }
+
   async get(id: string) {
     const rows = await this.db.query<GenerationRow>(`SELECT ${GENERATION_COLUMNS} FROM generations WHERE id = $1`, [id]);
     if (!rows[0]) throw Errors.notFound('generation_not_found', `No generation ${id}`);
     return generationView(rows[0]);
+  }
+
+  /**
+   * A wallet's generations for support, newest first: (created_at, id)
+   * descending, a total order (a batch's items share an instant and are told
+   * apart by id). The cursor is the last generation's id; a cursor of another
+   * wallet or of no generation gives an empty page.
+   */
+  async listForWallet(walletId: string, limit: number, cursor?: string): Promise<{ data: WalletGeneration[]; next_cursor: string | null }> {
+    const rows = await this.db.query<
+      Pick<
+        GenerationRow,
+        'id' | 'status' | 'variant' | 'n' | 'delivered' | 'batch_id' | 'output' | 'error' | 'tokens_used' | 'created_at' | 'finished_at'
+      > & { prompt_head: string; prompt_length: number }
+    >(
+      `SELECT g.id, g.status, g.variant, g.n, g.delivered, g.batch_id, g.output, g.error, g.tokens_used::text, g.created_at, g.finished_at,
+              left(g.prompt, ${PROMPT_HEAD}) AS prompt_head, length(g.prompt) AS prompt_length
+       FROM generations g
+       WHERE g.wallet_id = $1
+         AND ($2::text IS NULL OR (g.created_at, g.id) < (SELECT c.created_at, c.id FROM generations c WHERE c.id = $2 AND c.wallet_id = $1))
+       ORDER BY g.created_at DESC, g.id DESC LIMIT $3`,
+      [walletId, cursor ?? null, limit + 1],
+    );
+    const page = rows.slice(0, limit);
+    return {
+      data: page.map((g) => ({
+        id: g.id,
+        status: g.status,
+        variant: g.variant,
+        n: g.n,
+        delivered: g.delivered,
+        batch_id: g.batch_id,
+        prompt: g.prompt_head,
+        prompt_truncated: g.prompt_length > PROMPT_HEAD,
+        image_url: g.output?.images[0]?.url ?? null,
+        error: g.error,
+        tokensUsed: BigInt(g.tokens_used),
+        created_at: g.created_at.toISOString(),
+        finished_at: g.finished_at ? g.finished_at.toISOString() : null,
+      })),
+      next_cursor: rows.length > limit ? page[page.length - 1].id : null,
+    };
   }
 
   async getBatch(id: string) {

@@ -1,5 +1,5 @@
 export { GenerationModule, GenerationWorkerModule } from './generation.module.js';
-export { GenerationService } from './generation.service.js';
+export { GenerationService, type WalletGeneration } from './generation.service.js';
 export { GenerationFinisher, type Outcome } from './generation-finisher.js';
 export { RecoveryService } from './recovery.service.js';
 export { GENERATE_JOB, GENERATION_MAINTENANCE_QUEUE, GENERATION_QUEUE } from './queues.js';
@@ -12,3 +12,4 @@ export {
   startFakeProvider,
 } from './providers/fake-provider.server.js';
 export { FILES_ROUTE, ImageStorage } from './storage.js';
+export { GenerationErrorDto } from './dto/views.dto.js';

@@ -31,32 +31,47 @@ export function setAuthFailureHandler(fn) {
 }
 
 /**
- * One call to the API. `idempotent: true` sends a fresh Idempotency-Key.
- * Resolves with the parsed JSON body; rejects with an ApiError.
+ * One call to the API. `idempotencyKey` is sent as the Idempotency-Key
+ * (`idempotent: true` sends a fresh one). Resolves with the parsed JSON body;
+ * rejects with an ApiError.
  */
-export async function api(method, path, { body, query, idempotent = false, key = session.key } = {}) {
+export async function api(method, path, { body, query, idempotent = false, idempotencyKey, key = session.key } = {}) {
+  const headers = { accept: 'application/json, application/problem+json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
+  else if (idempotent) headers['idempotency-key'] = newIdempotencyKey();
+  const text = await request(method, path, { headers, query, key, body: body === undefined ? undefined : JSON.stringify(body) });
+  return parseJson(text);
+}
+
+function parseJson(text) {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A GET of a non-JSON body (the statement CSV): resolves with its text; rejects with an ApiError. */
+export function apiText(path, { query, accept } = {}) {
+  return request('GET', path, { headers: { accept: `${accept}, application/problem+json` }, query, key: session.key });
+}
+
+async function request(method, path, { headers, query, key, body }) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query ?? {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
   }
-  const headers = { accept: 'application/json, application/problem+json' };
   if (key) headers.authorization = `Bearer ${key}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  if (idempotent) headers['idempotency-key'] = newIdempotencyKey();
   let res;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    res = await fetch(url, { method, headers, body, cache: 'no-store' });
   } catch (e) {
     throw new ApiError(0, { title: 'Network error', detail: `Could not reach the server: ${e.message}`, code: 'network_error' });
   }
   const text = await res.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = null;
-  }
-  if (res.ok) return json;
+  if (res.ok) return text;
+  const json = parseJson(text);
   const problem =
     json && typeof json === 'object'
       ? json

@@ -1,6 +1,6 @@
 // The admin dashboard: sign-in, hash routing between the views, sign-out.
 import { api, ApiError, guarded, hideError, hideNotice, session, setAuthFailureHandler, showError } from './api.js';
-import { initDialog } from './dialog.js';
+import { closeConfirm, initDialog } from './dialog.js';
 import { loadHooks } from './hooks.js';
 import { $, $$, clear, show } from './dom.js';
 import { initAudit, initSummary, loadAudit, loadSummary, presetAudit } from './reports.js';
@@ -98,8 +98,7 @@ function signOut() {
   session.clear();
   resetWallet();
   for (const id of ['#audit-body', '#usd-body', '#daily-chart', '#hooks-body', '#hook-failures-body']) clear($(id));
-  const dialog = $('#confirm-dialog');
-  if (dialog.open) dialog.close();
+  closeConfirm();
   hideNotice();
   showView('sign-in');
   $('#api-key').focus();
@@ -119,10 +118,12 @@ function init() {
   $('#alert-close').addEventListener('click', hideError);
   $('#hooks-refresh').addEventListener('click', () => void guarded(loadHooks));
   $('#wallet-audit').addEventListener('click', () => {
-    presetAudit({ action: '', actor: '', target: currentOwner() ?? '', from: '', to: '' });
+    // The wallet's own actions and those on its generations (a refund's target is the generation).
+    presetAudit({ owner: currentOwner() ?? '', action: '', actor: '', target: '', from: '', to: '' });
     navigate('#/audit');
   });
   window.addEventListener('hashchange', () => {
+    closeConfirm(); // a dialog acts on the view it was opened from
     hideError();
     hideNotice();
     void route();

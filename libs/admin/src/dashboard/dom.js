@@ -92,3 +92,6 @@ export function addDays(day, n) {
   d.setUTCDate(d.getUTCDate() + n);
   return isoDay(d);
 }
+
+/** A UTC day (YYYY-MM-DD) as the ISO instant it starts at; `end` gives the start of the next day (an exclusive bound). */
+export const dayStart = (day, end = false) => (day ? `${end ? addDays(day, 1) : day}T00:00:00.000Z` : undefined);

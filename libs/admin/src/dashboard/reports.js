@@ -1,13 +1,10 @@
 // The audit log and the summary report views.
 import { api, guarded } from './api.js';
 import { drawDailyChart } from './chart.js';
-import { $, addDays, amountCell, clear, el, fillRows, fmtTime, isoDay, show } from './dom.js';
+import { $, addDays, amountCell, clear, dayStart, el, fillRows, fmtTime, isoDay, show } from './dom.js';
 
 const AUDIT_PAGE = 50;
 const audit = { filters: {}, cursor: null, actions: new Set(['grant', 'adjustment', 'freeze', 'unfreeze', 'refund', 'price_change']) };
-
-/** A UTC day (YYYY-MM-DD) as the ISO instant it starts at; `end` gives the start of the next day (exclusive bound). */
-const dayStart = (day, end = false) => (day ? `${end ? addDays(day, 1) : day}T00:00:00.000Z` : undefined);
 
 // ---- audit log ----
 
@@ -31,6 +28,7 @@ export function presetAudit(filters) {
 export async function loadAudit(older) {
   if (!older) {
     audit.filters = {
+      owner_id: $('#audit-owner').value.trim(),
       action: $('#audit-action').value.trim(),
       actor: $('#audit-actor').value.trim(),
       target_id: $('#audit-target').value.trim(),

@@ -1,9 +1,11 @@
-// The wallet panel: search by owner id, balances, buckets, holds, generations,
-// transactions, and the admin actions (grant, adjust, freeze/unfreeze, refund).
-import { api, guarded, hideError, seg, showNotice } from './api.js';
+// The wallet panel: balances, buckets, holds, generations, transactions and
+// the statement CSV, and the admin actions (grant, adjust, freeze/unfreeze, refund).
+import { api, apiText, guarded, hideError, seg, showNotice } from './api.js';
 import { loadControls } from './controls.js';
 import { openConfirm } from './dialog.js';
-import { $, amountCell, el, fillRows, fmtTime, formatTokens, parseTokens, show } from './dom.js';
+import { $, addDays, amountCell, dayStart, el, fillRows, fmtTime, formatTokens, isoDay, parseTokens, show } from './dom.js';
+import { fetchGenerations, generationOf, initGenerations, refundableOf, renderGenerations } from './generations.js';
+import { hideSearch, initSearch } from './search.js';
 
 const TX_PAGE = 20;
 const state = { owner: null, data: null, txCursor: null, loadSeq: 0 };
@@ -13,46 +15,55 @@ export function currentOwner() {
 }
 
 export function initWallet(navigate) {
-  $('#owner-search-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const owner = $('#owner-search').value.trim();
-    if (owner) navigate(`#/wallet/${encodeURIComponent(owner)}`);
-  });
+  initSearch({ navigate, hideWallet });
+  initGenerations(openRefund);
   $('#wallet-refresh').addEventListener('click', () => void refreshWallet());
   $('#transactions-older').addEventListener('click', () => void loadTransactions(true));
   $('#grant-open').addEventListener('click', openGrant);
   $('#adjust-open').addEventListener('click', openAdjust);
   $('#freeze-open').addEventListener('click', () => openFreeze(true));
   $('#unfreeze-open').addEventListener('click', () => openFreeze(false));
-  $('#generations-body').addEventListener('click', (ev) => {
-    const b = ev.target.closest('button[data-generation-id]');
-    if (b) openRefund(b.dataset.generationId);
+  const today = isoDay(new Date());
+  $('#statement-from').value = addDays(today, -29);
+  $('#statement-to').value = today;
+  $('#statement-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void guarded(downloadStatement);
   });
 }
 
-export function resetWallet() {
+/** Hides the panel (a search list takes its place) and forgets which wallet it showed. */
+function hideWallet() {
   state.owner = null;
   state.data = null;
   state.loadSeq++;
-  $('#owner-search').value = '';
   show($('#wallet-panel'), false);
+}
+
+export function resetWallet() {
+  hideWallet();
+  hideSearch();
+  $('#owner-search').value = '';
 }
 
 /** Loads (or reloads) a wallet's panel. */
 export async function loadWallet(owner) {
+  hideSearch();
   const seq = ++state.loadSeq;
   state.owner = owner;
   $('#owner-search').value = owner;
   $('#wallet-panel').setAttribute('aria-busy', 'true');
   const ok = await guarded(async () => {
-    const [data, tx, renderControls] = await Promise.all([
+    const [data, tx, generations, renderControls] = await Promise.all([
       api('GET', `/v1/admin/wallets/${seg(owner)}`),
       api('GET', `/v1/wallets/${seg(owner)}/transactions`, { query: { limit: TX_PAGE } }),
+      fetchGenerations(owner),
       loadControls(owner),
     ]);
     if (seq !== state.loadSeq) return true; // another search superseded this one
     state.data = data;
     renderWallet(data);
+    renderGenerations(owner, generations, false);
     renderTransactions(tx, false);
     renderControls();
     return true;
@@ -67,7 +78,7 @@ export async function loadWallet(owner) {
 
 export const refreshWallet = () => (state.owner ? loadWallet(state.owner) : Promise.resolve());
 
-function renderWallet({ wallet, reservations = [], generations = [] }) {
+function renderWallet({ wallet, reservations = [] }) {
   $('#wallet-owner').textContent = wallet.owner_id;
   const status = $('#wallet-status');
   status.textContent = wallet.status;
@@ -112,38 +123,6 @@ function renderWallet({ wallet, reservations = [], generations = [] }) {
     'No pending reservations',
   );
 
-  fillRows(
-    $('#generations-body'),
-    generations.map((g) => {
-      const refundable = refundableOf(g);
-      return el(
-        'tr',
-        { dataset: { testid: 'generation-row', generationId: g.id } },
-        el('td', { class: 'mono' }, g.id),
-        el('td', {}, el('span', { class: `tag gen-${g.status}` }, g.status)),
-        el('td', {}, g.variant, g.n ? el('span', { class: 'muted' }, ` ×${g.n}`) : null),
-        el('td', { class: 'num' }, g.tokens_used ?? '—'),
-        el('td', { class: 'num' }, g.refunded ?? '0.000'),
-        el('td', {}, fmtTime(g.created_at)),
-        el(
-          'td',
-          {},
-          el(
-            'button',
-            {
-              type: 'button',
-              class: 'small',
-              dataset: { testid: 'refund-open', generationId: g.id },
-              disabled: refundable === null || refundable <= 0n,
-              title: refundable !== null && refundable > 0n ? `Up to ${formatTokens(refundable)} tokens` : 'Nothing left to refund',
-            },
-            'Refund',
-          ),
-        ),
-      );
-    }),
-    'No generations',
-  );
   show($('#wallet-panel'));
 }
 
@@ -152,14 +131,6 @@ function planText(plan) {
   const end = plan.current_period_end ? ` until ${String(plan.current_period_end).slice(0, 10)}` : '';
   const cancel = plan.cancel_at_period_end ? ', cancels at period end' : '';
   return `${plan.plan_id ?? 'plan'} (${plan.status ?? 'unknown'}${end}${cancel})`;
-}
-
-/** What is left to refund of a settled generation, in thousandths; null when it cannot be refunded. */
-function refundableOf(g) {
-  if (g.status !== 'succeeded') return null;
-  const used = parseTokens(g.tokens_used);
-  const refunded = parseTokens(g.refunded ?? '0') ?? 0n;
-  return used === null ? null : used - refunded;
 }
 
 async function loadTransactions(older) {
@@ -177,13 +148,19 @@ async function loadTransactions(older) {
 }
 
 function renderTransactions({ data, next_cursor }, append) {
+  // A hold's end (settle, release, expire) moves no available tokens when charged in full: what
+  // it charged, released and returned to the buckets says what happened.
+  const hold = (t, v) => el('td', { class: 'num' }, t.charged === null ? '' : v);
   const rows = data.map((t) =>
     el(
       'tr',
-      { dataset: { testid: 'transaction-row' } },
+      { dataset: { testid: 'transaction-row', type: t.type } },
       el('td', {}, fmtTime(t.created_at)),
       el('td', {}, el('span', { class: 'tag' }, t.type)),
       amountCell(t.amount),
+      hold(t, t.charged),
+      hold(t, t.released),
+      hold(t, t.amount),
       el('td', { class: 'mono' }, t.ref ?? ''),
       el('td', { class: 'mono small-text' }, t.metadata ? JSON.stringify(t.metadata) : ''),
     ),
@@ -192,6 +169,26 @@ function renderTransactions({ data, next_cursor }, append) {
   else fillRows($('#transactions-body'), rows, 'No transactions');
   state.txCursor = next_cursor ?? null;
   show($('#transactions-older'), Boolean(state.txCursor));
+}
+
+/** The statement route answers CSV to a Bearer key, so it is fetched and handed to the browser as a file. */
+async function downloadStatement() {
+  const owner = state.owner;
+  const from = $('#statement-from').value;
+  const to = $('#statement-to').value;
+  if (!owner) return;
+  if (!from || !to || from > to) throw new Error('Pick a statement "from" day on or before the "to" day');
+  const csv = await apiText(`/v1/wallets/${seg(owner)}/statement.csv`, {
+    accept: 'text/csv',
+    query: { from: dayStart(from), to: dayStart(to, true) },
+  });
+  const url = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+  const a = el('a', { href: url, download: `statement-${owner}-${from}-${to}.csv`, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  showNotice(`Statement of ${owner} for ${from} to ${to} downloaded`);
 }
 
 // ---- actions ----
@@ -247,9 +244,9 @@ function openGrant() {
         a.milli !== null ? balanceLine(a.milli) : null,
       ].filter(Boolean);
     },
-    submit: (v) =>
+    submit: (v, idempotencyKey) =>
       api('POST', `/v1/admin/wallets/${seg(owner)}/grants`, {
-        idempotent: true,
+        idempotencyKey,
         body: { amount: v.amount.trim(), reason: v.reason, ...(v.expires_at ? { expires_at: localToIso(v.expires_at) } : {}) },
       }),
     done: (r) => done(r?.amount ? `Granted ${r.amount} tokens to ${owner}` : summary)(),
@@ -280,8 +277,8 @@ function openAdjust() {
       if (available() + a.milli < 0n) lines.push('This is more than the available balance: the server will refuse it');
       return lines;
     },
-    submit: (v) =>
-      api('POST', `/v1/admin/wallets/${seg(owner)}/adjustments`, { idempotent: true, body: { amount: v.amount.trim(), reason: v.reason } }),
+    submit: (v, idempotencyKey) =>
+      api('POST', `/v1/admin/wallets/${seg(owner)}/adjustments`, { idempotencyKey, body: { amount: v.amount.trim(), reason: v.reason } }),
     done: (r) => done(`Adjusted ${owner} by ${r?.amount ?? 'the amount'}`)(),
   });
 }
@@ -298,15 +295,15 @@ function openFreeze(freeze) {
       freeze
         ? [`Status: active → frozen`, 'New reservations and generations are refused (423 wallet_frozen); the balance is kept']
         : [`Status: frozen → active`, 'The wallet can spend again'],
-    submit: (v) =>
-      api('POST', `/v1/admin/wallets/${seg(owner)}/${freeze ? 'freeze' : 'unfreeze'}`, { idempotent: true, body: { reason: v.reason } }),
+    submit: (v, idempotencyKey) =>
+      api('POST', `/v1/admin/wallets/${seg(owner)}/${freeze ? 'freeze' : 'unfreeze'}`, { idempotencyKey, body: { reason: v.reason } }),
     done: (r) => done(`Wallet ${owner} is now ${r?.status ?? (freeze ? 'frozen' : 'active')}`)(),
   });
 }
 
 function openRefund(generationId) {
   const owner = state.owner;
-  const g = state.data?.generations?.find((x) => x.id === generationId);
+  const g = generationOf(generationId);
   const refundable = g ? refundableOf(g) : null;
   openConfirm({
     id: `refund:${generationId}`,
@@ -337,9 +334,9 @@ function openRefund(generationId) {
       lines.push(balanceLine(milli));
       return lines;
     },
-    submit: (v) =>
+    submit: (v, idempotencyKey) =>
       api('POST', `/v1/admin/generations/${seg(generationId)}/refund`, {
-        idempotent: true,
+        idempotencyKey,
         body: { ...(v.amount.trim() ? { amount: v.amount.trim() } : {}), reason: v.reason },
       }),
     done: (r) => done(`Refunded ${r?.amount ?? ''} tokens for ${generationId}`.replace('  ', ' '))(),

@@ -1,4 +1,14 @@
-import { FreeText, IsIsoDateTime, IsTokenAmount, SIGNED_TOKEN_AMOUNT_PATTERN, TOKEN_AMOUNT_NOTE, TOKEN_AMOUNT_PATTERN } from '@app/common';
+import {
+  FreeText,
+  IsIsoDateTime,
+  IsOwnerId,
+  IsTokenAmount,
+  OWNER_ID_DESCRIPTION,
+  OWNER_ID_PATTERN,
+  SIGNED_TOKEN_AMOUNT_PATTERN,
+  TOKEN_AMOUNT_NOTE,
+  TOKEN_AMOUNT_PATTERN,
+} from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
@@ -120,6 +130,15 @@ export class AuditQuery {
   actor?: string;
 
   @ApiPropertyOptional({
+    description: `Only actions on this wallet or on anything it has (its generations, refunded say), whatever target_id says. ${OWNER_ID_DESCRIPTION}`,
+    pattern: OWNER_ID_PATTERN,
+    example: 'user_42',
+  })
+  @IsOptional()
+  @IsOwnerId()
+  owner_id?: string;
+
+  @ApiPropertyOptional({
     description: 'Only actions on this target: an owner_id, a generation id or a variant.',
     minLength: 1,
     maxLength: 200,
@@ -185,6 +204,52 @@ export class GenerationsQuery {
   @IsString()
   @Matches(/^gen_[0-9a-f]{32}$/, { message: 'cursor must be a next_cursor value' })
   cursor?: string;
+}
+
+export class WalletSearchQuery {
+  @ApiProperty({
+    description: `The start of the owner ids sought (case-sensitive); an exact owner_id finds that wallet first. ${OWNER_ID_DESCRIPTION}`,
+    pattern: OWNER_ID_PATTERN,
+    example: 'user_4',
+  })
+  @IsOwnerId()
+  owner_prefix!: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: 200,
+    default: 50,
+    description: 'Wallets per page, in byte order of owner_id (default 50, at most 200).',
+  })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ pattern: OWNER_ID_PATTERN, description: 'The next_cursor of the previous page; omit for the first page.' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.:@-]{1,128}$/, { message: 'cursor must be a next_cursor value' })
+  cursor?: string;
+}
+
+/** The ids support is handed, by their form: a generation, a reservation, a Stripe payment intent or customer. */
+export const LOOKUP_ID = /^(gen_[0-9a-f]{32}|res_[0-9a-f]{32}|pi_[A-Za-z0-9]{1,250}|cus_[A-Za-z0-9]{1,250})$/;
+const LOOKUP_ID_MESSAGE = 'id must be a generation (gen_), reservation (res_), Stripe payment intent (pi_) or customer (cus_) id';
+
+export class LookupQuery {
+  @ApiProperty({
+    description:
+      'A generation or reservation id (gen_ or res_ and 32 hex digits), or a Stripe payment intent or customer id (pi_ or cus_ and 1-250 letters and digits).',
+    pattern: LOOKUP_ID.source,
+    example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70',
+  })
+  @IsString({ message: LOOKUP_ID_MESSAGE })
+  @Matches(LOOKUP_ID, { message: LOOKUP_ID_MESSAGE })
+  id!: string;
 }
 
 export class RangeQuery {

@@ -1,4 +1,5 @@
-import { InstantProp, IntProp, JsonObjectProp, NextCursorProp, StringProp, TokensProp, UsdProp } from '@app/common';
+import { EnumProp, InstantProp, IntProp, JsonObjectProp, NextCursorProp, StringProp, TokensProp, UsdProp } from '@app/common';
+import { GenerationErrorDto } from '@app/generation';
 import { BalanceDto, WalletDto } from '@app/ledger';
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { ACTIONS } from './admin.dto.js';
@@ -25,32 +26,74 @@ export class PendingReservationDto {
 export class WalletGenerationDto {
   @StringProp('The generation id.', { example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
   id!: string;
-  @StringProp('queued, running, succeeded or failed.', { example: 'succeeded' })
-  status!: string;
+  @EnumProp(['queued', 'running', 'succeeded', 'failed'], 'Where it is.')
+  status!: 'queued' | 'running' | 'succeeded' | 'failed';
   @StringProp('The variant.', { example: 'gpt-image-1-min' })
   variant!: string;
   @IntProp('Images asked for.')
   n!: number;
+  @IntProp('Images delivered (and charged for) so far.')
+  delivered!: number;
+  @StringProp('The batch it belongs to, or null.', { nullable: true })
+  batch_id!: string | null;
+  @StringProp('The prompt, its first 200 characters at most.', { example: 'a lighthouse at dusk' })
+  prompt!: string;
+  @ApiProperty({ description: 'Whether the prompt is longer than what `prompt` shows.' })
+  prompt_truncated!: boolean;
+  @StringProp('The first delivered image, or null.', { format: 'uri', nullable: true })
+  image_url!: string | null;
+  @ApiProperty({ type: GenerationErrorDto, nullable: true, description: 'Why it failed, or null.' })
+  error!: GenerationErrorDto | null;
   @TokensProp('Tokens charged.')
   tokens_used!: string;
   @TokensProp('Tokens refunded by admins.')
   refunded!: string;
   @InstantProp('When it was accepted.')
   created_at!: string;
-}
-
-@ApiSchema({ name: 'WalletGenerationWithBatch', description: "A wallet's generation, with its batch." })
-export class WalletGenerationWithBatchDto extends WalletGenerationDto {
-  @StringProp('The batch it belongs to, or null.', { nullable: true })
-  batch_id!: string | null;
+  @InstantProp('When it finished, or null.', { nullable: true })
+  finished_at!: string | null;
 }
 
 @ApiSchema({ name: 'WalletGenerationPage', description: "A page of a wallet's generations, newest first." })
 export class WalletGenerationPageDto {
-  @ApiProperty({ type: [WalletGenerationWithBatchDto], description: 'The page, newest first.' })
-  data!: WalletGenerationWithBatchDto[];
+  @ApiProperty({ type: [WalletGenerationDto], description: 'The page, newest first.' })
+  data!: WalletGenerationDto[];
   @NextCursorProp()
   next_cursor!: string | null;
+}
+
+@ApiSchema({ name: 'WalletMatch', description: 'A wallet found by owner id prefix.' })
+export class WalletMatchDto {
+  @StringProp("The wallet's owner_id.", { example: 'user_42' })
+  owner_id!: string;
+  @ApiProperty({ enum: ['active', 'frozen'], description: 'Its status.' })
+  status!: 'active' | 'frozen';
+  @ApiProperty({ description: 'Whether a refund or dispute took more than it had.' })
+  flagged!: boolean;
+  @TokensProp('Tokens available now.')
+  available!: string;
+  @TokensProp('Tokens held by pending reservations.')
+  held!: string;
+  @InstantProp('When it was created.')
+  created_at!: string;
+}
+
+@ApiSchema({ name: 'WalletMatchPage', description: 'A page of wallets whose owner_id starts with the prefix, in byte order.' })
+export class WalletMatchPageDto {
+  @ApiProperty({ type: [WalletMatchDto], description: 'The page, in byte order of owner_id.' })
+  data!: WalletMatchDto[];
+  @NextCursorProp()
+  next_cursor!: string | null;
+}
+
+@ApiSchema({ name: 'Lookup', description: 'The wallet an id belongs to.' })
+export class LookupDto {
+  @ApiProperty({ enum: ['generation', 'reservation', 'payment_intent', 'customer'], description: 'What the id is.' })
+  kind!: 'generation' | 'reservation' | 'payment_intent' | 'customer';
+  @StringProp('The id looked up.', { example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
+  id!: string;
+  @StringProp('The owner_id of the wallet it belongs to.', { example: 'user_42' })
+  owner_id!: string;
 }
 
 @ApiSchema({ name: 'AdminWallet', description: 'A wallet in detail, for support.' })
@@ -59,7 +102,10 @@ export class AdminWalletDto {
   wallet!: WalletDto;
   @ApiProperty({ type: [PendingReservationDto], description: 'Its pending reservations, oldest first.' })
   reservations!: PendingReservationDto[];
-  @ApiProperty({ type: [WalletGenerationDto], description: 'Its latest 50 generations.' })
+  @ApiProperty({
+    type: [WalletGenerationDto],
+    description: 'Its latest 50 generations (all of them: GET /v1/admin/wallets/{owner_id}/generations).',
+  })
   generations!: WalletGenerationDto[];
 }
 

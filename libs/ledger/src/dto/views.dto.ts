@@ -81,6 +81,17 @@ export class TransactionDto {
 
   @JsonObjectProp('Metadata of the movement (a reason, the actor).')
   metadata!: Record<string, unknown> | null;
+
+  @TokensProp('For the end of a hold (settle, release, expire): the tokens charged to revenue; null for any other transfer.', {
+    nullable: true,
+  })
+  charged!: string | null;
+
+  @TokensProp(
+    'For the end of a hold: the tokens of the hold not charged, which go back to the buckets that paid (`amount`, unless a Stripe reversal claws them back in a clawback transfer); null for any other transfer.',
+    { nullable: true },
+  )
+  released!: string | null;
 }
 
 @ApiSchema({ name: 'TransactionPage', description: 'A page of transactions, newest first.' })

@@ -6,7 +6,7 @@ import { controlClock, TestClock } from '../support/clock.js';
 
 /**
  * The spending order has one definition, in SQL (ledger_spend_plan and
- * ledger_split of the CreateLedgerFunctions migration). This table of cases
+ * ledger_split, SQL statements since the LeanHotPath migration). This table of cases
  * runs against it: there is no TypeScript copy that could disagree.
  */
 
@@ -30,6 +30,27 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  {
+    title: 'an amount that ends exactly where a bucket ends takes nothing of the next',
+    buckets: [
+      { name: 'soon', source: 'purchase', tokens: 1.5, expires: day(1) },
+      { name: 'late', source: 'purchase', tokens: 1, expires: day(2) },
+    ],
+    amount: 1.5,
+    plan: [['soon', 1.5]],
+  },
+  {
+    title: 'an amount that takes the last millitoken of the last bucket',
+    buckets: [
+      { name: 'a', source: 'promo', tokens: 0.001, expires: day(1) },
+      { name: 'b', source: 'promo', tokens: 0.002, expires: day(2) },
+    ],
+    amount: 0.003,
+    plan: [
+      ['a', 0.001],
+      ['b', 0.002],
+    ],
+  },
   {
     title: 'soonest expiry first, no expiry last',
     buckets: [
@@ -135,6 +156,9 @@ const SPLITS: { funding: number[]; charge: number; charged: number[]; returned: 
   { funding: [2, 3], charge: 5, charged: [2, 3], returned: [0, 0] },
   { funding: [1, 1, 1], charge: 2, charged: [1, 1, 0], returned: [0, 0, 1] },
   { funding: [0.001], charge: 0.001, charged: [0.001], returned: [0] },
+  { funding: [2, 3], charge: 2, charged: [2, 0], returned: [0, 3] },
+  { funding: [1, 2, 3, 4], charge: 6, charged: [1, 2, 3, 0], returned: [0, 0, 0, 4] },
+  { funding: [0.5, 0.5, 0.5], charge: 1.499, charged: [0.5, 0.5, 0.499], returned: [0, 0, 0.001] },
 ];
 
 const mt = (tokens: number) => BigInt(Math.round(tokens * 1000));

@@ -14,6 +14,8 @@ import { CreateWebhookEndpoints1764700002000 } from './1764700002000-CreateWebho
 import { CreateAutoTopUp1764800000000 } from './1764800000000-CreateAutoTopUp.js';
 import { IndexAdminSearch1764900000000 } from './1764900000000-IndexAdminSearch.js';
 import { LeanHotPath1764900001000 } from './1764900001000-LeanHotPath.js';
+import { AddPriceDimensions1765100000000 } from './1765100000000-AddPriceDimensions.js';
+import { AddGenerationCosts1765100001000 } from './1765100001000-AddGenerationCosts.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -33,4 +35,6 @@ export const MIGRATIONS = [
   CreateAutoTopUp1764800000000,
   IndexAdminSearch1764900000000,
   LeanHotPath1764900001000,
+  AddPriceDimensions1765100000000,
+  AddGenerationCosts1765100001000,
 ];

@@ -73,7 +73,7 @@ export interface paths {
         };
         /**
          * List the current prices
-         * @description The price version in effect now of every active variant.
+         * @description The price version in effect now of every active variant and combination of dimensions.
          */
         get: operations["PricingController_list"];
         put?: never;
@@ -91,7 +91,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a variant's current price */
+        /**
+         * Get a variant's current price
+         * @description The price in effect now for the dimensions given as query parameters (only those the variant is priced by count): a flat variant needs none; gpt-image-1 takes size and quality (and input_images for an edit).
+         */
         get: operations["PricingController_get"];
         put?: never;
         post?: never;
@@ -360,6 +363,26 @@ export interface paths {
          * @description Reserves n x the variant's unit price in the same transaction that records the generation, answers 202 and queues it. The worker settles for the images delivered and releases the rest; a failure releases everything.
          */
         post: operations["GenerationController_generate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/image/edits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Edit images
+         * @description An edit through the OpenAI Images edit call: 1-4 input images (by URL, fetched now, or base64) and a prompt. The images are checked before anything is reserved; then it is priced with input_images as a dimension (the variant must have edit prices: default, the model's first variant that has), reserved with its record, answered 202 and queued like a generation, with the same settlement (the images delivered) and webhooks. The body may be up to 8 MiB.
+         */
+        post: operations["GenerationController_edit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -731,7 +754,7 @@ export interface paths {
         get?: never;
         /**
          * Change a price
-         * @description Adds a new version of the variant's price, in effect from effective_at. Audited.
+         * @description Adds a new version of one of the variant's prices (the one of `dimensions`, default the flat one), in effect from effective_at. Reservations keep the version they were priced at. Audited.
          */
         put: operations["AdminController_price"];
         post?: never;
@@ -949,7 +972,8 @@ export interface components {
              *     - `idempotency_key_reused` (409): this Idempotency-Key was already used with a different request
              *     - `idempotency_key_in_flight` (409): a request with this Idempotency-Key is still being processed; retry shortly
              *     - `budget_in_use` (409): alerts watch this budget; delete them first
-             *     - `payload_too_large` (413): the body is over the size limit (256 kB)
+             *     - `payload_too_large` (413): the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits)
+             *     - `input_image_too_large` (413): an input image of an edit is over 4 MiB, decoded or as fetched from its URL
              *     - `unsupported_media_type` (415): the body is not application/json, or its charset or encoding is not supported
              *     - `headers_too_large` (431): the request headers are over the size limit
              *     - `expectation_failed` (417): the Expect header asks for something other than 100-continue
@@ -957,6 +981,7 @@ export interface components {
              *     - `refund_exceeds_charge` (422): the refund is more than was charged and not yet refunded
              *     - `adjustment_exceeds_balance` (422): the debit would take a bucket below zero
              *     - `payment_method_required` (422): auto top-up needs a saved payment method: a pack Checkout with save_payment_method, or a setup session
+             *     - `price_not_found` (422): the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved
              *     - `zero_price` (422): the variant is free, so there is nothing to reserve
              *     - `insufficient_funds` (402): the wallet has too few available tokens; `detail` says how many it has
              *     - `budget_exceeded` (402): the reservation would take a budget past its limit; `detail` names the budget, its limit, what is used and when it resets
@@ -973,7 +998,7 @@ export interface components {
              * @example insufficient_funds
              * @enum {string}
              */
-            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "zero_price" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
+            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "input_image_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "price_not_found" | "zero_price" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
             /** @description The invalid fields, on a validation_error. */
             errors?: components["schemas"]["ProblemFieldError"][];
         };
@@ -997,7 +1022,25 @@ export interface components {
                 [key: string]: components["schemas"]["HealthCheck"];
             };
         };
-        /** @description A version of a variant price: flat per unit. */
+        /** @description What the price is keyed by besides the variant; every value is a string. Empty for a flat price. Image variants use size, quality and (edits) input_images; other model families add their own names. */
+        PriceDimensions: {
+            /**
+             * @description Output size, WIDTHxHEIGHT.
+             * @example 1024x1536
+             */
+            size?: string;
+            /**
+             * @description Rendering quality: low, medium or high.
+             * @example high
+             */
+            quality?: string;
+            /**
+             * @description Input images of an edit, as a decimal string (1-4).
+             * @example 1
+             */
+            input_images?: string;
+        };
+        /** @description A version of a variant price per unit, for one combination of dimensions. */
         Price: {
             /**
              * @description The variant id.
@@ -1015,6 +1058,16 @@ export interface components {
              */
             unit: string;
             /**
+             * @description The dimensions this price is for ({} for a flat price). A request matches the price whose dimensions equal its own, counting only the names the variant is priced by; a combination with no price is 422 price_not_found.
+             * @example {
+             *       "quality": "high",
+             *       "size": "1024x1536"
+             *     }
+             */
+            dimensions: {
+                [key: string]: string;
+            } & components["schemas"]["PriceDimensions"];
+            /**
              * @description Tokens per unit.
              * @example 3.540
              */
@@ -1025,11 +1078,11 @@ export interface components {
              */
             usd: string;
             /**
-             * @description The price version; a change of price makes a new one.
+             * @description The price version of this variant and dimensions; a change of price makes a new one.
              * @example 1
              */
             version: number;
-            /** @description What the variant is. */
+            /** @description What the variant (and these dimensions) is. */
             description: string;
             /**
              * Format: date-time
@@ -1040,9 +1093,9 @@ export interface components {
             /** @description Whether this is the model's default variant. */
             default: boolean;
         };
-        /** @description The price version in effect now of every active variant. */
+        /** @description The price version in effect now of every active variant and combination of dimensions. */
         PriceList: {
-            /** @description Every active variant, by variant id. */
+            /** @description Every active price, by variant id, then dimensions. */
             data: components["schemas"]["Price"][];
         };
         /** @description A wallet's balance. */
@@ -1543,12 +1596,12 @@ export interface components {
              */
             n: number;
             /**
-             * @description WIDTHxHEIGHT, one of the sizes the variant serves (gpt-image-1-min and gpt-image-2-cloudflare: 1024x1024; gpt-image-1-max: 1024x1536 or 1536x1024); default: the variant's first. Another size is a 400 validation_error.
+             * @description WIDTHxHEIGHT, one of the sizes the variant serves (gpt-image-1-min and gpt-image-2-cloudflare: 1024x1024; gpt-image-1-max: 1024x1536 or 1536x1024; gpt-image-1: all three); default: the variant's first. Another size is a 400 validation_error. A variant priced by size (gpt-image-1) charges the size's price.
              * @example 1024x1024
              */
             size?: string;
             /**
-             * @description Rendering quality passed to the provider.
+             * @description Rendering quality passed to the provider. A variant priced by quality (gpt-image-1) charges the price of this quality, medium when none is given; auto has no price there (422 price_not_found). A flat variant passes it on at its one price.
              * @example auto
              * @enum {string}
              */
@@ -1572,6 +1625,29 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+        };
+        /** @description What a generation was priced at, and why. */
+        GenerationPrice: {
+            /**
+             * @description The dimensions of the price it matched ({} for a flat price): the request's size, quality and input_images, as far as the variant is priced by them.
+             * @example {
+             *       "quality": "high",
+             *       "size": "1024x1024"
+             *     }
+             */
+            dimensions: {
+                [key: string]: string;
+            };
+            /**
+             * @description The version of that price it was reserved at (a later price change does not alter it); null for generations made before price versions were recorded.
+             * @example 1
+             */
+            version: number | null;
+            /**
+             * @description Tokens per image delivered.
+             * @example 3.540
+             */
+            unit_price: string;
         };
         /** @description One delivered image. */
         GeneratedImage: {
@@ -1606,13 +1682,18 @@ export interface components {
             /** @description What happened, for humans. */
             message: string;
         };
-        /** @description An image generation. */
+        /** @description An image generation or edit. */
         Generation: {
             /**
              * @description The generation id (gen_ and 32 hex digits).
              * @example gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70
              */
             id: string;
+            /**
+             * @description generate (POST /v1/image/generate, or a batch item) or edit (POST /v1/image/edits).
+             * @enum {string}
+             */
+            kind: "generate" | "edit";
             /**
              * @description Where it is.
              * @enum {string}
@@ -1643,6 +1724,18 @@ export interface components {
              * @example 1024x1024
              */
             size: string | null;
+            /**
+             * @description The quality sent to the provider (the variant's default when none was asked for and it is priced by quality), or null.
+             * @example high
+             */
+            quality: string | null;
+            /**
+             * @description Input images of an edit; 0 for a generation.
+             * @example 0
+             */
+            input_images: number;
+            /** @description What it was priced at, and why. */
+            price: components["schemas"]["GenerationPrice"];
             /**
              * @description The reservation holding its tokens.
              * @example res_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70
@@ -1680,6 +1773,78 @@ export interface components {
              * @example 2026-11-25T10:00:00.000Z
              */
             finished_at: string | null;
+        };
+        EditInputImageDto: {
+            /**
+             * @description An http(s) URL the service fetches the image from when the request arrives (no redirects, 4 MiB at most, 10 s). A URL resolving to a private, loopback or link-local address is refused unless ALLOW_PRIVATE_WEBHOOK_URLS=true.
+             * @example https://cdn.example.com/inputs/cat.png
+             */
+            url?: string;
+            /**
+             * @description The image as base64 (RFC 4648 with padding, no line breaks), optionally as a data:image/png;base64, URL; at most 4 MiB decoded (more: 413 input_image_too_large).
+             * @example iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFWEXHbQSACj/P8Fu7N9hAAAAAElFTkSuQmCC
+             */
+            b64_json?: string;
+        };
+        EditImageDto: {
+            /**
+             * @description The wallet to charge. The gateway's user or org id: 1-128 characters of A-Z a-z 0-9 _ . : @ -.
+             * @example user_42
+             */
+            owner_id: string;
+            /**
+             * @description Who inside the wallet's owner spends (an end user or org member); budgets of scope spender limit it.
+             * @example member_7
+             */
+            spender_id?: string;
+            /**
+             * @description The gateway model (the `model` of GET /v1/prices); unknown: 404 model_not_found.
+             * @example models/openai/gpt-image
+             */
+            model: string;
+            /**
+             * @description A price-list variant of the model (GET /v1/prices); default: the model's default variant. Unknown, or not an image variant: 404 variant_not_found.
+             * @example gpt-image-1-min
+             */
+            variant?: string;
+            /**
+             * @description The image prompt, 1-32000 characters.
+             * @example a lighthouse at dusk, watercolor
+             */
+            prompt: string;
+            /**
+             * @description Images to generate, 1-10 (default 1); n x the variant's unit price is reserved, and only the images delivered are charged.
+             * @default 1
+             * @example 1
+             */
+            n: number;
+            /**
+             * @description WIDTHxHEIGHT, one of the sizes the variant serves (gpt-image-1-min and gpt-image-2-cloudflare: 1024x1024; gpt-image-1-max: 1024x1536 or 1536x1024; gpt-image-1: all three); default: the variant's first. Another size is a 400 validation_error. A variant priced by size (gpt-image-1) charges the size's price.
+             * @example 1024x1024
+             */
+            size?: string;
+            /**
+             * @description Rendering quality passed to the provider. A variant priced by quality (gpt-image-1) charges the price of this quality, medium when none is given; auto has no price there (422 price_not_found). A flat variant passes it on at its one price.
+             * @example auto
+             * @enum {string}
+             */
+            quality?: "low" | "medium" | "high" | "auto";
+            /**
+             * @description Receives generation.succeeded or generation.failed. An http(s) URL that receives a signed POST (header Webhook-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">) when the work finishes, retried with backoff for 24 hours. A URL resolving to a private, loopback or link-local address is a 400 validation_error unless ALLOW_PRIVATE_WEBHOOK_URLS=true.
+             * @example https://gateway.example.com/hooks/token-wallet
+             */
+            webhook_url?: string;
+            /**
+             * @description Free-form JSON object stored with the generation and returned with it, at most 4096 bytes serialized.
+             * @example {
+             *       "request_id": "req_1"
+             *     }
+             */
+            metadata?: {
+                [key: string]: unknown;
+            };
+            /** @description The input images, 1-4, each {url} or {b64_json} (PNG, JPEG or WebP, at most 4 MiB). Their number is the price's input_images dimension. A bad image is a 400 validation_error naming it, an oversized one 413 input_image_too_large; either way nothing is reserved. */
+            images: components["schemas"]["EditInputImageDto"][];
         };
         BatchItemDto: {
             /**
@@ -2365,6 +2530,16 @@ export interface components {
              */
             active?: boolean;
             /**
+             * @description Which of the variant's prices changes: its dimensions, exactly as GET /v1/prices shows them. Default {} (a flat price). Dimensions the variant has no price for yet start a new price at version 1.
+             * @example {
+             *       "quality": "high",
+             *       "size": "1024x1536"
+             *     }
+             */
+            dimensions?: {
+                [key: string]: string;
+            } & components["schemas"]["PriceDimensions"];
+            /**
              * Format: date-time
              * @description When the new version takes effect (ISO 8601). Default: now.
              * @example 2030-01-01T00:00:00Z
@@ -2469,6 +2644,91 @@ export interface components {
              */
             usd: string;
         };
+        /** @description Tokens settled, by what funded them. */
+        MarginTokens: {
+            /**
+             * @description From purchase and plan buckets (bought through Stripe).
+             * @example 3.540
+             */
+            paid: string;
+            /**
+             * @description From free buckets: the weekly grant and admin grants (promo). They earn no revenue.
+             * @example 3.540
+             */
+            free: string;
+            /**
+             * @description From refund and adjustment buckets. They earn no revenue here.
+             * @example 3.540
+             */
+            other: string;
+        };
+        /** @description Revenue at the price paid, provider cost and margin of one variant. */
+        VariantMargin: {
+            /** @description Reservations settled in the range (with a charge). */
+            settlements: number;
+            /** @description Images delivered by the settled generations. */
+            images: number;
+            /** @description Tokens settled, paid and free apart. */
+            tokens: components["schemas"]["MarginTokens"];
+            /**
+             * @description USD earned, at the price actually paid for each token: a pack or plan bucket's Stripe payment over its tokens (the creator plan's $19 for 250 tokens is $0.076 a token). 6 decimals.
+             * @example 0.269040
+             */
+            revenue_usd: string;
+            /**
+             * @description The provider's cost of the delivered images the settled generations recorded, 6 decimals.
+             * @example 0.167000
+             */
+            provider_cost_usd: string;
+            /**
+             * @description The part of provider_cost_usd that free tokens paid for (by each settlement's share of free tokens), 6 decimals.
+             * @example 0.000000
+             */
+            free_tokens_cost_usd: string;
+            /** @description Settlements with no recorded provider cost (a reservation by amount, a variant without a cost): the cost above leaves them out. */
+            settlements_without_cost: number;
+            /**
+             * @description revenue_usd - provider_cost_usd, 6 decimals; null when a settlement has no recorded cost.
+             * @example 0.102040
+             */
+            margin_usd: string | null;
+            /**
+             * @description The variant (or "(by amount)" for reservations of a plain amount).
+             * @example gpt-image-1-min
+             */
+            variant: string;
+        };
+        /** @description Revenue at the price paid, provider cost and margin of the settlements of a range. */
+        MarginTotal: {
+            /** @description Reservations settled in the range (with a charge). */
+            settlements: number;
+            /** @description Images delivered by the settled generations. */
+            images: number;
+            /** @description Tokens settled, paid and free apart. */
+            tokens: components["schemas"]["MarginTokens"];
+            /**
+             * @description USD earned, at the price actually paid for each token: a pack or plan bucket's Stripe payment over its tokens (the creator plan's $19 for 250 tokens is $0.076 a token). 6 decimals.
+             * @example 0.269040
+             */
+            revenue_usd: string;
+            /**
+             * @description The provider's cost of the delivered images the settled generations recorded, 6 decimals.
+             * @example 0.167000
+             */
+            provider_cost_usd: string;
+            /**
+             * @description The part of provider_cost_usd that free tokens paid for (by each settlement's share of free tokens), 6 decimals.
+             * @example 0.000000
+             */
+            free_tokens_cost_usd: string;
+            /** @description Settlements with no recorded provider cost (a reservation by amount, a variant without a cost): the cost above leaves them out. */
+            settlements_without_cost: number;
+            /**
+             * @description revenue_usd - provider_cost_usd, 6 decimals; null when a settlement has no recorded cost.
+             * @example 0.102040
+             */
+            margin_usd: string | null;
+        };
         /** @description The finance summary of a range. */
         Summary: {
             /**
@@ -2485,8 +2745,12 @@ export interface components {
             to: string;
             /** @description Tokens moved in the range, by kind. */
             tokens: components["schemas"]["SummaryTokens"];
-            /** @description What was settled, by variant. */
+            /** @description What was settled, by variant, at the nominal $0.10 a token. */
             usd_by_variant: components["schemas"]["VariantRevenue"][];
+            /** @description Revenue at the price paid, provider cost and margin, by variant. */
+            margin_by_variant: components["schemas"]["VariantMargin"][];
+            /** @description The same over every variant. */
+            margin_total: components["schemas"]["MarginTotal"];
         };
         /** @description One UTC day. */
         DailyRow: {
@@ -2766,7 +3030,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description {data: [{variant, model, unit, tokens (per unit, a token string), usd (per unit), version, description, effective_at, default (the model's default variant)}]} */
+            /** @description {data: [{variant, model, unit, dimensions ({} or e.g. {quality, size}), tokens (per unit, a token string), usd (per unit), version, description, effective_at, default (the model's default variant)}]} */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2825,7 +3089,14 @@ export interface operations {
     };
     PricingController_get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Output size, WIDTHxHEIGHT. */
+                size?: string;
+                /** @description Rendering quality. */
+                quality?: string;
+                /** @description Input images of an edit (1-16). */
+                input_images?: string;
+            };
             header?: never;
             path: {
                 /** @description A price-list variant id. */
@@ -2835,13 +3106,25 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description {variant, model, unit, tokens (per unit, a token string), usd (per unit), version, description, effective_at, default (the model's default variant)} */
+            /** @description {variant, model, unit, dimensions ({} or e.g. {quality, size}), tokens (per unit, a token string), usd (per unit), version, description, effective_at, default (the model's default variant)} */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Price"];
+                };
+            };
+            /** @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "validation_error";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
             /** @description - `unauthorized`: no API key, or an unknown or revoked one */
@@ -2867,6 +3150,18 @@ export interface operations {
                     "application/problem+json": {
                         /** @enum {string} */
                         code: "variant_not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "price_not_found";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
@@ -3309,7 +3604,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -3563,7 +3858,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4037,7 +4332,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4489,7 +4784,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4860,7 +5155,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted (status queued). The generation: {id, status (queued, running, succeeded or failed), owner_id, model, variant, n, size, reservation_id, batch_id, reserved, output: {image_url, images: [{url}], format}, tokens_used, error: {code, message} or null, metadata, created_at, finished_at} */
+            /** @description Accepted (status queued). The generation: {id, kind (generate or edit), status (queued, running, succeeded or failed), owner_id, model, variant, n, size, quality, input_images, price: {dimensions, version, unit_price}, reservation_id, batch_id, reserved, output: {image_url, images: [{url}], format}, tokens_used, error: {code, message} or null, metadata, created_at, finished_at} */
             202: {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
@@ -4945,7 +5240,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4966,6 +5261,208 @@ export interface operations {
                     "application/problem+json": {
                         /** @enum {string} */
                         code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "price_not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `wallet_frozen`: the wallet is frozen: spending is blocked */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "wallet_frozen";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /**
+             * @description - `database_unavailable`: the database is unavailable; nothing was applied, retry with the same Idempotency-Key
+             *     - `wallet_busy`: the wallet is busy with other operations (its lock was not free within 2 s); nothing was applied, retry with the same Idempotency-Key
+             *     - `queue_unavailable`: the job queue (Redis) is down; nothing was reserved, retry later
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "database_unavailable" | "wallet_busy" | "queue_unavailable";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    GenerationController_edit: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes the request safe to retry: 1-255 printable ASCII characters, unique per operation and API key. A retry with the same key and body gets the stored response (same status and body, header Idempotent-Replayed: true); the same key with a different body is 409 idempotency_key_reused. Missing or malformed: 400 validation_error. */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditImageDto"];
+            };
+        };
+        responses: {
+            /** @description Accepted (status queued). The generation (kind edit): {id, kind (generate or edit), status (queued, running, succeeded or failed), owner_id, model, variant, n, size, quality, input_images, price: {dimensions, version, unit_price}, reservation_id, batch_id, reserved, output: {image_url, images: [{url}], format}, tokens_used, error: {code, message} or null, metadata, created_at, finished_at} */
+            202: {
+                headers: {
+                    /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    /** @description The URL of the resource this request created (or, on a 202, of its progress). */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Generation"];
+                };
+            };
+            /**
+             * @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
+             *     - `malformed_json`: the body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "validation_error" | "malformed_json";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `unauthorized`: no API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unauthorized";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `insufficient_funds`: the wallet has too few available tokens; `detail` says how many it has */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "insufficient_funds";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /**
+             * @description - `wallet_not_found`: no wallet for this owner_id (create it with PUT /v1/wallets/{owner_id})
+             *     - `model_not_found`: no price-list variant belongs to this model
+             *     - `variant_not_found`: no active price-list variant with this id, or it cannot generate images
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "wallet_not_found" | "model_not_found" | "variant_not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /**
+             * @description - `idempotency_key_reused`: this Idempotency-Key was already used with a different request
+             *     - `idempotency_key_in_flight`: a request with this Idempotency-Key is still being processed; retry shortly
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "idempotency_key_reused" | "idempotency_key_in_flight";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /**
+             * @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits)
+             *     - `input_image_too_large`: an input image of an edit is over 4 MiB, decoded or as fetched from its URL
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large" | "input_image_too_large";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `unsupported_media_type`: the body is not application/json, or its charset or encoding is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "price_not_found";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
@@ -5031,7 +5528,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The generation: {id, status (queued, running, succeeded or failed), owner_id, model, variant, n, size, reservation_id, batch_id, reserved, output: {image_url, images: [{url}], format}, tokens_used, error: {code, message} or null, metadata, created_at, finished_at} */
+            /** @description The generation: {id, kind (generate or edit), status (queued, running, succeeded or failed), owner_id, model, variant, n, size, quality, input_images, price: {dimensions, version, unit_price}, reservation_id, batch_id, reserved, output: {image_url, images: [{url}], format}, tokens_used, error: {code, message} or null, metadata, created_at, finished_at} */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5200,7 +5697,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5221,6 +5718,18 @@ export interface operations {
                     "application/problem+json": {
                         /** @enum {string} */
                         code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "price_not_found";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
@@ -5490,7 +5999,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5616,7 +6125,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5742,7 +6251,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5974,7 +6483,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6090,7 +6599,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6638,7 +7147,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6799,7 +7308,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6970,7 +7479,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7129,7 +7638,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7290,7 +7799,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7382,7 +7891,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new version: {variant, model, unit, tokens, usd, version, description, effective_at, default}. */
+            /** @description The new version: {variant, model, unit, dimensions, tokens, usd, version, description, effective_at, default}. */
             200: {
                 headers: {
                     /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
@@ -7461,7 +7970,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -8187,7 +8696,7 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `payload_too_large`: the body is over the size limit (256 kB) */
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
             413: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Database, ERROR_CODES } from '@app/common';
+import { fakePng } from '@app/generation';
 import fc from 'fast-check';
 import type { FakeStripe } from '../../libs/billing/src/fake-stripe/fake-stripe.server.js';
 import { startBillingApp } from '../billing/support.js';
@@ -29,6 +30,8 @@ interface Route {
   fields: string[];
 }
 
+/** An input image for edits, inline (no URL, so the fuzz makes no outgoing requests). */
+const INPUT_PNG = fakePng('fuzz-input').toString('base64');
 const future = new Date(Date.now() + 30 * 86_400_000).toISOString();
 const owner = fc.constantFrom('fz_a', 'fz_b');
 const reason = fc.constantFrom('fuzz', 'ticket 1\nticket 2');
@@ -101,6 +104,25 @@ const ROUTES: Record<string, Route> = {
       })
       .map(defined),
     fields: ['owner_id', 'model', 'prompt', 'variant', 'n', 'size', 'quality', 'seed', 'webhook_url', 'metadata', 'spender_id'],
+  },
+  edit: {
+    method: 'POST',
+    path: () => '/v1/image/edits',
+    param: () => '',
+    valid: fc
+      .record({
+        owner_id: owner,
+        model: fc.constant('models/openai/gpt-image'),
+        prompt: fc.constantFrom('add a hat', 'add a hat\n\tand a scarf'),
+        images: fc.constantFrom([{ b64_json: INPUT_PNG }], [{ b64_json: INPUT_PNG }, { b64_json: `data:image/png;base64,${INPUT_PNG}` }]),
+        variant: opt(fc.constant('gpt-image-1')),
+        n: opt(fc.constant(2)),
+        size: opt(fc.constantFrom('1024x1024', '1536x1024')),
+        quality: opt(fc.constantFrom('low', 'high')),
+        metadata,
+      })
+      .map(defined),
+    fields: ['owner_id', 'model', 'prompt', 'images', 'variant', 'n', 'size', 'quality', 'webhook_url', 'metadata', 'spender_id'],
   },
   batch: {
     method: 'POST',

@@ -12,6 +12,7 @@ const VALUE_MOVING = [
   'post /v1/reservations/{id}/settle',
   'post /v1/reservations/{id}/release',
   'post /v1/image/generate',
+  'post /v1/image/edits',
   'post /v1/batches',
   'post /v1/admin/wallets/{owner_id}/grants',
   'post /v1/admin/wallets/{owner_id}/adjustments',

@@ -14,7 +14,8 @@ describe('price list and HTTP edge', () => {
   it('lists the seed prices of the spec with token and dollar strings', async () => {
     const r = await call(t, 'GET', '/v1/prices');
     expect(r.status).toBe(200);
-    const byVariant = Object.fromEntries(r.body.data.map((p: { variant: string }) => [p.variant, p]));
+    const flat = r.body.data.filter((p: { dimensions: object }) => Object.keys(p.dimensions).length === 0);
+    const byVariant = Object.fromEntries(flat.map((p: { variant: string }) => [p.variant, p]));
     expect(byVariant['gpt-image-1-min']).toMatchObject({
       model: 'models/openai/gpt-image',
       unit: 'image',
@@ -22,10 +23,14 @@ describe('price list and HTTP edge', () => {
       usd: '0.354',
       version: 1,
       default: true,
+      dimensions: {},
     });
     expect(byVariant['gpt-image-1-max']).toMatchObject({ tokens: '3.540', usd: '0.354', default: false });
     expect(byVariant['gpt-image-2-cloudflare']).toMatchObject({ tokens: '0.850', usd: '0.085' });
-    expect(r.body.data).toHaveLength(3);
+    expect(flat).toHaveLength(3);
+    // gpt-image-1 keyed by quality x size (9) and, for edits, by 1-4 input images as well (36).
+    expect(r.body.data.filter((p: { variant: string }) => p.variant === 'gpt-image-1')).toHaveLength(45);
+    expect(r.body.data).toHaveLength(48);
   });
 
   it('gets one variant, and 404s an unknown one', async () => {

@@ -17,7 +17,7 @@ import {
   ProblemFilter,
   sendProblem,
 } from '@app/common';
-import { FILES_ROUTE } from '@app/generation';
+import { EDIT_BODY_LIMIT, FILES_ROUTE, IMAGE_EDITS_ROUTE } from '@app/generation';
 import fastifyStatic from '@fastify/static';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
@@ -133,7 +133,12 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   });
   // Spec section 8 for every route: JSON bodies only (415), no control characters, no nulls as "absent".
   // Stripe signs the exact bytes it sent: its webhook gets the raw body, never parsed JSON.
-  installStrictInput(fastify, { rawBodyRoutes: [STRIPE_WEBHOOK], jsonLimit: JSON_LIMIT, rawLimit: STRIPE_LIMIT });
+  installStrictInput(fastify, {
+    rawBodyRoutes: [STRIPE_WEBHOOK],
+    jsonLimit: JSON_LIMIT,
+    rawLimit: STRIPE_LIMIT,
+    jsonLimitByRoute: { [IMAGE_EDITS_ROUTE]: EDIT_BODY_LIMIT },
+  });
   // Counted by route pattern (not raw URL), so ids do not explode the label space.
   fastify.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';

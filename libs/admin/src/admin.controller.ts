@@ -243,14 +243,15 @@ export class AdminController {
   @Put('prices/:variant')
   @ApiOperation({
     summary: 'Change a price',
-    description: "Adds a new version of the variant's price, in effect from effective_at. Audited.",
+    description:
+      "Adds a new version of one of the variant's prices (the one of `dimensions`, default the flat one), in effect from effective_at. Reservations keep the version they were priced at. Audited.",
   })
   @ApiParam({ name: 'variant', description: 'An existing price-list variant id.', example: 'gpt-image-1-min' })
   @ApiIdempotencyKey()
   @ApiResponse({
     status: 200,
     type: PriceDto,
-    description: 'The new version: {variant, model, unit, tokens, usd, version, description, effective_at, default}.',
+    description: 'The new version: {variant, model, unit, dimensions, tokens, usd, version, description, effective_at, default}.',
     headers: IDEMPOTENT_REPLAY_HEADERS,
   })
   @ApiErrors(...ACTION_ERRORS, 'variant_not_found')

@@ -199,7 +199,7 @@ export class AdminService {
     const tokens = parseTokens(dto.tokens, { allowZero: true });
     const effectiveAt = dto.effective_at ? new Date(dto.effective_at) : this.clock.now();
     return this.idempotency.run(idem, async (tx) => {
-      const v = await this.pricing.newVersion(tx, variant, { tokens, active: dto.active, effectiveAt });
+      const v = await this.pricing.newVersion(tx, variant, { tokens, active: dto.active, effectiveAt, dimensions: dto.dimensions });
       await this.audit.record(tx, {
         actor,
         action: 'price_change',
@@ -207,7 +207,7 @@ export class AdminService {
         targetId: variant,
         amount: tokens,
         reason: dto.reason,
-        details: { version: v.version, active: v.active, effective_at: v.effectiveAt.toISOString() },
+        details: { version: v.version, active: v.active, effective_at: v.effectiveAt.toISOString(), dimensions: v.dimensions },
       });
       return { status: 200, body: priceView(v) };
     });

@@ -4,6 +4,32 @@ import { Injectable } from '@nestjs/common';
 
 const DAY_MS = 86_400_000;
 
+interface MarginRow {
+  variant: string;
+  settlements: number;
+  images: number;
+  paid: string;
+  free: string;
+  other: string;
+  revenue: string;
+  cost: string;
+  free_cost: string;
+  without_cost: number;
+}
+
+/** USD strings with 6 decimals (micro-dollars), added and subtracted exactly as integers. */
+const micros = (usd: string): bigint => {
+  const [whole, frac = ''] = usd.replace('-', '').split('.');
+  const v = BigInt(whole) * 1_000_000n + BigInt(frac.padEnd(6, '0').slice(0, 6));
+  return usd.startsWith('-') ? -v : v;
+};
+const usdOf = (m: bigint): string => {
+  const abs = m < 0n ? -m : m;
+  return `${m < 0n ? '-' : ''}${abs / 1_000_000n}.${(abs % 1_000_000n).toString().padStart(6, '0')}`;
+};
+const usdAdd = (a: string, b: string) => usdOf(micros(a) + micros(b));
+const usdDiff = (a: string, b: string) => usdOf(micros(a) - micros(b));
+
 /** Finance views over the ledger: totals by kind, dollars by variant, per-day series, statements. */
 @Injectable()
 export class ReportsService {
@@ -50,12 +76,94 @@ export class ReportsService {
       [from, to, SYSTEM.revenue],
     );
     const tokens = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, formatTokens(BigInt(v))]));
+    const margins = await this.margins(from, to);
     return {
       from: from.toISOString(),
       to: to.toISOString(),
       tokens,
       usd_by_variant: byVariant.map((v) => ({ variant: v.variant, tokens: formatTokens(BigInt(v.mt)), usd: formatUsd(BigInt(v.mt)) })),
+      margin_by_variant: margins.byVariant,
+      margin_total: margins.total,
     };
+  }
+
+  /**
+   * Revenue at the price actually paid, provider cost and margin of what was
+   * settled in the range, by variant. A settlement charges the buckets that
+   * funded its hold in the order they were taken (ledger_split); each share is
+   * worth what its bucket was bought for: a pack or plan bucket's Stripe
+   * payment (stripe_payments.amount_cents over the bucket's granted tokens, so
+   * a 250-token $19 plan makes $0.076 a token, not $0.10); free tokens (weekly
+   * grants, admin grants) earn nothing and are counted apart; refund and
+   * adjustment buckets earn nothing here either (their tokens' money was
+   * counted when first spent, or never taken) and are counted as `other`. The
+   * provider cost is what the settled generation recorded for its delivered
+   * images (generations.provider_cost_micro_usd); a settlement without one (a
+   * reservation by amount, a variant without a cost row) leaves the variant's
+   * cost incomplete, so its margin is null.
+   */
+  private async margins(from: Date, to: Date) {
+    const rows = await this.db.query<MarginRow>(
+      `WITH settled AS (
+         SELECT r.id, coalesce(r.variant, '(by amount)') AS variant, r.funding, r.settled
+         FROM transfers t JOIN reservations r ON r.id = t.ref
+         WHERE t.kind = 'settle' AND t.created_at >= $1 AND t.created_at < $2 AND r.settled > 0),
+       shares AS (
+         SELECT s.id, s.variant, s.settled, b.source, x.charged,
+           CASE WHEN b.source IN ('purchase', 'plan') THEN x.charged * coalesce(p.amount_cents::numeric / 100 / b.granted, 0.0001) ELSE 0 END AS revenue
+         FROM settled s CROSS JOIN LATERAL ledger_split(s.funding, s.settled) x
+         JOIN buckets b ON b.id = x.bucket_id
+         LEFT JOIN stripe_payments p ON p.bucket_id = b.id
+         WHERE x.charged > 0),
+       per_hold AS (
+         SELECT h.id, h.variant, h.settled,
+           sum(h.charged) FILTER (WHERE h.source IN ('purchase', 'plan')) AS paid,
+           sum(h.charged) FILTER (WHERE h.source IN ('free_weekly', 'promo')) AS free,
+           sum(h.charged) FILTER (WHERE h.source NOT IN ('purchase', 'plan', 'free_weekly', 'promo')) AS other,
+           sum(h.revenue) AS revenue
+         FROM shares h GROUP BY h.id, h.variant, h.settled)
+       SELECT h.variant, count(*)::int AS settlements, coalesce(sum(g.delivered), 0)::int AS images,
+         coalesce(sum(h.paid), 0)::text AS paid, coalesce(sum(h.free), 0)::text AS free, coalesce(sum(h.other), 0)::text AS other,
+         round(sum(h.revenue), 6)::text AS revenue,
+         (count(*) - count(g.provider_cost_micro_usd))::int AS without_cost,
+         round(coalesce(sum(g.provider_cost_micro_usd), 0) / 1e6, 6)::text AS cost,
+         round(coalesce(sum(g.provider_cost_micro_usd * coalesce(h.free, 0)::numeric / h.settled), 0) / 1e6, 6)::text AS free_cost
+       FROM per_hold h LEFT JOIN generations g ON g.reservation_id = h.id
+       GROUP BY h.variant ORDER BY h.variant`,
+      [from, to],
+    );
+    const view = (r: MarginRow) => ({
+      variant: r.variant,
+      settlements: r.settlements,
+      images: r.images,
+      tokens: {
+        paid: formatTokens(BigInt(r.paid)),
+        free: formatTokens(BigInt(r.free)),
+        other: formatTokens(BigInt(r.other)),
+      },
+      revenue_usd: r.revenue,
+      provider_cost_usd: r.cost,
+      free_tokens_cost_usd: r.free_cost,
+      settlements_without_cost: r.without_cost,
+      margin_usd: r.without_cost > 0 ? null : usdDiff(r.revenue, r.cost),
+    });
+    const sumInt = (k: 'settlements' | 'images' | 'without_cost') => rows.reduce((a, r) => a + r[k], 0);
+    const sumMt = (k: 'paid' | 'free' | 'other') => rows.reduce((a, r) => a + BigInt(r[k]), 0n).toString();
+    const sumUsd = (k: 'revenue' | 'cost' | 'free_cost') => rows.reduce((a, r) => usdAdd(a, r[k]), '0.000000');
+    const total = view({
+      variant: '(all)',
+      settlements: sumInt('settlements'),
+      images: sumInt('images'),
+      paid: sumMt('paid'),
+      free: sumMt('free'),
+      other: sumMt('other'),
+      revenue: sumUsd('revenue'),
+      cost: sumUsd('cost'),
+      free_cost: sumUsd('free_cost'),
+      without_cost: sumInt('without_cost'),
+    });
+    const { variant: _all, ...totals } = total;
+    return { byVariant: rows.map(view), total: totals };
   }
 
   async daily(fromText?: string, toText?: string) {

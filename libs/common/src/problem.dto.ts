@@ -35,7 +35,8 @@ export const ERROR_CODES = {
   idempotency_key_reused: { status: 409, meaning: 'this Idempotency-Key was already used with a different request' },
   idempotency_key_in_flight: { status: 409, meaning: 'a request with this Idempotency-Key is still being processed; retry shortly' },
   budget_in_use: { status: 409, meaning: 'alerts watch this budget; delete them first' },
-  payload_too_large: { status: 413, meaning: 'the body is over the size limit (256 kB)' },
+  payload_too_large: { status: 413, meaning: 'the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits)' },
+  input_image_too_large: { status: 413, meaning: 'an input image of an edit is over 4 MiB, decoded or as fetched from its URL' },
   unsupported_media_type: { status: 415, meaning: 'the body is not application/json, or its charset or encoding is not supported' },
   headers_too_large: { status: 431, meaning: 'the request headers are over the size limit' },
   expectation_failed: { status: 417, meaning: 'the Expect header asks for something other than 100-continue' },
@@ -45,6 +46,10 @@ export const ERROR_CODES = {
   payment_method_required: {
     status: 422,
     meaning: 'auto top-up needs a saved payment method: a pack Checkout with save_payment_method, or a setup session',
+  },
+  price_not_found: {
+    status: 422,
+    meaning: 'the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved',
   },
   zero_price: { status: 422, meaning: 'the variant is free, so there is nothing to reserve' },
   insufficient_funds: { status: 402, meaning: 'the wallet has too few available tokens; `detail` says how many it has' },

@@ -154,6 +154,8 @@ export interface StrictInputOptions {
   jsonLimit: number;
   /** Bytes, for the raw-body routes. */
   rawLimit: number;
+  /** Route patterns whose JSON body may be larger than `jsonLimit` (image edits carry base64 images), with their limit. */
+  jsonLimitByRoute?: Record<string, number>;
 }
 
 /**
@@ -164,6 +166,9 @@ export interface StrictInputOptions {
 export function installStrictInput(fastify: FastifyInstance, options: StrictInputOptions): void {
   const raw = new Set(options.rawBodyRoutes ?? []);
   const isRaw = (req: FastifyRequest) => raw.has(req.routeOptions.url ?? '');
+  const byRoute = new Map(Object.entries(options.jsonLimitByRoute ?? {}));
+  const jsonLimitOf = (req: FastifyRequest) => byRoute.get(req.routeOptions.url ?? '') ?? options.jsonLimit;
+  const parserLimit = Math.max(options.jsonLimit, options.rawLimit, ...byRoute.values());
   fastify.addHook('onRequest', (req, _reply, done) =>
     done(
       attempt(() => {
@@ -180,13 +185,13 @@ export function installStrictInput(fastify: FastifyInstance, options: StrictInpu
     ),
   );
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: Math.max(options.jsonLimit, options.rawLimit) }, (req, body, done) => {
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: parserLimit }, (req, body, done) => {
     const bytes = body as Buffer;
     try {
       if (isRaw(req)) return done(null, bytes);
       // Another method's body (DELETE, OPTIONS) of another type is ignored, as no route reads it.
       if (mediaType(req.headers['content-type']) !== 'application/json') return done(null, undefined);
-      if (bytes.length > options.jsonLimit)
+      if (bytes.length > jsonLimitOf(req))
         throw new DomainError(413, 'payload_too_large', 'Payload too large', 'The request body is too large');
       checkCharset(req.headers['content-type']);
       done(null, parseJsonBody(bytes.toString('utf8')));

@@ -9,8 +9,8 @@ export type Outcome = { images: { url: string }[]; format: string } | { error: {
 
 /**
  * Ends a generation exactly once: settles the images delivered (n x unit
- * price at most), releases the rest, records the output, counts it in its
- * batch, then sends the webhooks. The generation row is locked under the
+ * price at most), releases the rest, records the output and the provider's
+ * cost of what was delivered, counts it in its batch, then sends the webhooks. The generation row is locked under the
  * wallet lock and checked first, so a retried or duplicated job finds it
  * finished and changes nothing.
  */
@@ -69,11 +69,24 @@ export class GenerationFinisher {
     else if (holdLive) await this.ledger.release(g.reservation_id, undefined, tx);
     const status = images.length > 0 ? 'succeeded' : 'failed';
     const output = images.length > 0 && 'format' in outcome ? { images, format: outcome.format } : null;
+    // What the provider charged for what was delivered (unknown when the variant has no cost row).
+    const providerCost = g.unit_cost_micro_usd === null ? null : BigInt(g.unit_cost_micro_usd) * BigInt(images.length);
     const { rows } = await tx.sql.query<GenerationRow>(
-      `UPDATE generations SET status = $2, output = $3, delivered = $4, tokens_used = $5, error = $6, finished_at = clock_timestamp()
+      `UPDATE generations SET status = $2, output = $3, delivered = $4, tokens_used = $5, error = $6, provider_cost_micro_usd = $7,
+         finished_at = clock_timestamp()
        WHERE id = $1 RETURNING ${GENERATION_COLUMNS}`,
-      [g.id, status, output ? JSON.stringify(output) : null, images.length, charge.toString(), error ? JSON.stringify(error) : null],
+      [
+        g.id,
+        status,
+        output ? JSON.stringify(output) : null,
+        images.length,
+        charge.toString(),
+        error ? JSON.stringify(error) : null,
+        providerCost?.toString() ?? null,
+      ],
     );
+    // An edit's input images were only kept for the provider call.
+    if (g.input_images > 0) await tx.sql.query(`DELETE FROM generation_inputs WHERE generation_id = $1`, [g.id]);
     let batch: BatchRow | null = null;
     if (g.batch_id) {
       const b = await tx.sql.query<BatchRow>(

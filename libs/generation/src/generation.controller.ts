@@ -16,12 +16,13 @@ import {
 import { Body, Controller, Get, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { EditImageDto } from './dto/edit-image.dto.js';
 import { CreateBatchDto, GenerateImageDto } from './dto/generate-image.dto.js';
 import { BatchDto, GenerationDto } from './dto/views.dto.js';
 import { GenerationService } from './generation.service.js';
 
 const GENERATION =
-  '{id, status (queued, running, succeeded or failed), owner_id, model, variant, n, size, reservation_id, batch_id, reserved, output: {image_url, images: [{url}], format}, tokens_used, error: {code, message} or null, metadata, created_at, finished_at}';
+  '{id, kind (generate or edit), status (queued, running, succeeded or failed), owner_id, model, variant, n, size, quality, input_images, price: {dimensions, version, unit_price}, reservation_id, batch_id, reserved, output: {image_url, images: [{url}], format}, tokens_used, error: {code, message} or null, metadata, created_at, finished_at}';
 const BATCH =
   '{id, status (running or completed), owner_id, variant, total, succeeded, failed, pending, reserved, tokens_used, created_at, finished_at}';
 
@@ -54,11 +55,43 @@ export class GenerationController {
     'wallet_not_found',
     'model_not_found',
     'variant_not_found',
+    'price_not_found',
     'wallet_frozen',
     'queue_unavailable',
   )
   async generate(@Idem() idem: IdempotentRequest, @Body() dto: GenerateImageDto, @Res({ passthrough: true }) res: FastifyReply) {
     return reply(res, await this.generations.create(idem, dto));
+  }
+
+  @Post('image/edits')
+  @CreatedAt((g) => `/v1/generations/${segment(g.id)}`)
+  @ApiOperation({
+    summary: 'Edit images',
+    description:
+      "An edit through the OpenAI Images edit call: 1-4 input images (by URL, fetched now, or base64) and a prompt. The images are checked before anything is reserved; then it is priced with input_images as a dimension (the variant must have edit prices: default, the model's first variant that has), reserved with its record, answered 202 and queued like a generation, with the same settlement (the images delivered) and webhooks. The body may be up to 8 MiB.",
+  })
+  @ApiIdempotencyKey()
+  @ApiResponse({
+    status: 202,
+    type: GenerationDto,
+    description: `Accepted (status queued). The generation (kind edit): ${GENERATION}`,
+    headers: { ...IDEMPOTENT_REPLAY_HEADERS, ...LOCATION_HEADER },
+  })
+  @ApiErrors(
+    ...GATEWAY_ERRORS,
+    ...BODY_ERRORS,
+    ...IDEMPOTENT_ERRORS,
+    'input_image_too_large',
+    'insufficient_funds',
+    'wallet_not_found',
+    'model_not_found',
+    'variant_not_found',
+    'price_not_found',
+    'wallet_frozen',
+    'queue_unavailable',
+  )
+  async edit(@Idem() idem: IdempotentRequest, @Body() dto: EditImageDto, @Res({ passthrough: true }) res: FastifyReply) {
+    return reply(res, await this.generations.createEdit(idem, dto));
   }
 
   @Get('generations/:id')
@@ -90,6 +123,7 @@ export class GenerationController {
     'insufficient_funds',
     'wallet_not_found',
     'variant_not_found',
+    'price_not_found',
     'wallet_frozen',
     'queue_unavailable',
   )

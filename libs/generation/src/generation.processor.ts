@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { GenerationFinisher } from './generation-finisher.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { RecoveryService } from './recovery.service.js';
-import { ProviderError } from './providers/provider.js';
+import { type ImageEditRequest, type ImageResult, ProviderError } from './providers/provider.js';
 import { callWithRetry } from './providers/retry.js';
 import { ImageStorage } from './storage.js';
 import { GENERATION_QUEUE } from './queues.js';
@@ -38,6 +38,14 @@ export class GenerationProcessor extends WorkerHost {
     super();
   }
 
+  private async inputsOf(id: string): Promise<ImageEditRequest['images']> {
+    const { rows } = await this.db.run<{ media_type: ImageEditRequest['images'][number]['mediaType']; data: Buffer }>(
+      `SELECT media_type, data FROM generation_inputs WHERE generation_id = $1 ORDER BY idx`,
+      [id],
+    );
+    return rows.map((r) => ({ mediaType: r.media_type, data: r.data }));
+  }
+
   async process(job: Job<{ generationId: string }>): Promise<unknown> {
     const id = job.data.generationId;
     const { rows } = await this.db.run<GenerationRow>(
@@ -55,27 +63,32 @@ export class GenerationProcessor extends WorkerHost {
     const route = VARIANT_ROUTES[g.variant];
     if (!route) return this.finisher.finish(id, { error: { code: 'bad_request', message: `variant ${g.variant} has no provider` } });
     const provider = await this.providers.get(route.provider);
+    const request = {
+      model: route.providerModel,
+      prompt: g.prompt,
+      n: g.n,
+      size: g.size ?? route.defaultSize,
+      quality: g.quality ?? undefined,
+    };
+    let call: (signal: AbortSignal) => Promise<ImageResult>;
+    if (g.kind === 'edit') {
+      const edit = provider.edit?.bind(provider);
+      const images = await this.inputsOf(id);
+      if (!edit || images.length !== g.input_images) {
+        const message = edit ? 'the input images of the edit are missing' : `the ${route.provider} adapter cannot edit images`;
+        return this.finisher.finish(id, { error: { code: 'bad_request', message } });
+      }
+      call = (signal) => edit({ ...request, images }, signal);
+    } else {
+      call = (signal) => provider.generate({ ...request, seed: g.seed === null ? undefined : Number(g.seed) }, signal);
+    }
     const started = Date.now();
     try {
-      const { result, attempts } = await callWithRetry(
-        (signal) =>
-          provider.generate(
-            {
-              model: route.providerModel,
-              prompt: g.prompt,
-              n: g.n,
-              size: g.size ?? route.defaultSize,
-              quality: g.quality ?? undefined,
-              seed: g.seed === null ? undefined : Number(g.seed),
-            },
-            signal,
-          ),
-        {
-          attempts: this.config.GENERATION_ATTEMPTS,
-          timeoutMs: this.config.GENERATION_TIMEOUT_MS,
-          baseDelayMs: this.config.GENERATION_RETRY_BASE_MS,
-        },
-      );
+      const { result, attempts } = await callWithRetry(call, {
+        attempts: this.config.GENERATION_ATTEMPTS,
+        timeoutMs: this.config.GENERATION_TIMEOUT_MS,
+        baseDelayMs: this.config.GENERATION_RETRY_BASE_MS,
+      });
       providerRequests.observe({ provider: route.provider, outcome: 'ok' }, (Date.now() - started) / 1000);
       const images = result.images.slice(0, g.n);
       const stored = images.length ? await this.storage.save(id, images) : [];

@@ -14,12 +14,14 @@ import {
   Tx,
 } from '@app/common';
 import { Ledger, ReservationService } from '@app/ledger';
-import { PricingService } from '@app/pricing';
+import { type Dimensions, priceOf, PricingService } from '@app/pricing';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import type { EditImageDto } from './dto/edit-image.dto.js';
 import type { CreateBatchDto, GenerateImageDto } from './dto/generate-image.dto.js';
+import { decodeBase64Image, fetchImage, type InputImage } from './edit-inputs.js';
 import { GenerationFinisher } from './generation-finisher.js';
 import { GENERATE_JOB, GENERATION_QUEUE } from './queues.js';
 import { VARIANT_ROUTES, VariantRoute } from './variants.js';
@@ -77,13 +79,64 @@ export class GenerationService {
 
   /** Prices n images, reserves and records the generation in one transaction, then enqueues it. */
   async create(idem: IdempotentRequest, dto: GenerateImageDto): Promise<Outcome<ReturnType<typeof generationView>>> {
-    const now = this.clock.now();
     const variant = await this.resolveVariant(dto.model, dto.variant);
+    return this.start(idem, { kind: 'generate', dto, variant, seed: dto.seed ?? null, inputs: [] });
+  }
+
+  /**
+   * An edit: the input images are read and checked first (fetched by URL or
+   * decoded), then it is priced with `input_images` as a dimension and goes
+   * the way of a generation (same reservation, queue, finisher, webhooks).
+   * Any bad input is refused before anything is reserved.
+   */
+  async createEdit(idem: IdempotentRequest, dto: EditImageDto): Promise<Outcome<ReturnType<typeof generationView>>> {
+    const variant = await this.resolveVariant(dto.model, dto.variant, 'edit');
+    if (!VARIANT_ROUTES[variant].edits) throw Errors.notFound('variant_not_found', `Variant ${variant} cannot edit images`);
+    // Cheap checks of every image before any fetch.
+    dto.images.forEach((img, i) => {
+      if ((img.url === undefined) === (img.b64_json === undefined)) {
+        const field = `images[${i}]`;
+        throw Errors.validation(`${field} must have exactly one of url and b64_json`, [
+          { field, message: `${field} must have exactly one of url and b64_json` },
+        ]);
+      }
+    });
+    // The price first, so an edit that cannot be priced costs no fetch.
+    await this.pricing.price(variant, this.dimensionsOf(VARIANT_ROUTES[variant], dto, dto.images.length), this.clock.now(), [
+      'input_images',
+    ]);
+    const inputs: InputImage[] = [];
+    for (const [i, img] of dto.images.entries()) {
+      inputs.push(
+        img.b64_json !== undefined
+          ? decodeBase64Image(`images[${i}].b64_json`, img.b64_json)
+          : await fetchImage(`images[${i}].url`, img.url ?? '', this.config.ALLOW_PRIVATE_WEBHOOK_URLS),
+      );
+    }
+    return this.start(idem, { kind: 'edit', dto, variant, seed: null, inputs });
+  }
+
+  /** The request's dimensions: its size (or the variant's default), quality, and an edit's input image count. */
+  private dimensionsOf(route: VariantRoute, dto: GenerateImageDto | EditImageDto, inputImages = 0): Dimensions {
+    const dims: Record<string, string> = { size: this.resolveSize(route, dto.size) };
+    const quality = dto.quality ?? route.defaultQuality;
+    if (quality !== undefined) dims.quality = quality;
+    if (inputImages > 0) dims.input_images = String(inputImages);
+    return dims;
+  }
+
+  private async start(
+    idem: IdempotentRequest,
+    req: { kind: 'generate' | 'edit'; dto: GenerateImageDto | EditImageDto; variant: string; seed: number | null; inputs: InputImage[] },
+  ): Promise<Outcome<ReturnType<typeof generationView>>> {
+    const { dto, variant } = req;
+    const now = this.clock.now();
     const route = VARIANT_ROUTES[variant];
-    const size = this.resolveSize(route, dto.size);
+    const dims = this.dimensionsOf(route, dto, req.inputs.length);
     if (dto.webhook_url) await assertWebhookUrlAllowed(dto.webhook_url, this.config.ALLOW_PRIVATE_WEBHOOK_URLS);
     const n = dto.n ?? 1;
-    const quote = await this.pricing.quote(variant, n, now);
+    const { price, unitCostMicroUsd } = await this.pricing.priceRequest(variant, dims, now, req.kind === 'edit' ? ['input_images'] : []);
+    const quote = { amount: priceOf(price.tokens, n), priceId: price.id, variant, version: price.version };
     await this.assertQueueUp();
     const id = newId('gen');
     const outcome = await this.idempotency.run(idem, async (tx) => {
@@ -104,8 +157,10 @@ export class GenerationService {
       );
       const { rows } = await tx.sql.query<GenerationRow>(
         // The wallet's id from the reservation the same transaction just made (no second lookup).
-        `INSERT INTO generations (id, wallet_id, owner_id, spender_id, reservation_id, status, model, variant, n, size, quality, seed, prompt, webhook_url, metadata, unit_price, created_at)
-         SELECT $1, r.wallet_id, $2, r.spender_id, r.id, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM reservations r WHERE r.id = $14
+        `INSERT INTO generations (id, wallet_id, owner_id, spender_id, reservation_id, status, model, variant, n, size, quality, seed, prompt,
+           webhook_url, metadata, unit_price, created_at, kind, dimensions, price_id, price_version, input_images, unit_cost_micro_usd)
+         SELECT $1, r.wallet_id, $2, r.spender_id, r.id, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $16, $17, $18, $19, $20
+         FROM reservations r WHERE r.id = $14
          RETURNING ${GENERATION_COLUMNS}`,
         [
           id,
@@ -113,17 +168,30 @@ export class GenerationService {
           dto.model,
           variant,
           n,
-          size,
-          dto.quality ?? null,
-          dto.seed ?? null,
+          dims.size,
+          dims.quality ?? null,
+          req.seed,
           dto.prompt,
           dto.webhook_url ?? null,
           dto.metadata ? JSON.stringify(dto.metadata) : null,
-          (quote.amount / BigInt(n)).toString(),
+          price.tokens.toString(),
           now,
           hold.id,
+          req.kind,
+          JSON.stringify(price.dimensions),
+          price.id,
+          price.version,
+          req.inputs.length,
+          unitCostMicroUsd?.toString() ?? null,
         ],
       );
+      if (req.inputs.length > 0) {
+        await tx.sql.query(
+          `INSERT INTO generation_inputs (generation_id, idx, media_type, data)
+           SELECT $1, i.n - 1, i.media_type, i.data FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS i(media_type, data, n)`,
+          [id, req.inputs.map((x) => x.mediaType), req.inputs.map((x) => x.data)],
+        );
+      }
       return { status: 202, body: generationView(rows[0]) };
     });
     if (!outcome.replayed) await this.enqueueOrUndo([id], idem);
@@ -136,7 +204,9 @@ export class GenerationService {
     const route = VARIANT_ROUTES[dto.variant];
     if (!route) throw Errors.notFound('variant_not_found', `Variant ${dto.variant} cannot generate images`);
     if (dto.webhook_url) await assertWebhookUrlAllowed(dto.webhook_url, this.config.ALLOW_PRIVATE_WEBHOOK_URLS);
-    const price = await this.pricing.current(dto.variant, now);
+    // Every item at the variant's default size and quality: a keyed variant is priced by them.
+    const dims: Dimensions = { size: route.defaultSize, ...(route.defaultQuality ? { quality: route.defaultQuality } : {}) };
+    const { price, unitCostMicroUsd } = await this.pricing.priceRequest(dto.variant, dims, now);
     await this.assertQueueUp();
     const batchId = newId('bat');
     const ids = dto.items.map(() => newId('gen'));
@@ -175,8 +245,9 @@ export class GenerationService {
       );
       // Every item in one statement: a 1,000-item batch is one round trip, not a thousand.
       await tx.sql.query(
-        `INSERT INTO generations (id, wallet_id, owner_id, spender_id, reservation_id, batch_id, batch_index, status, model, variant, n, size, seed, prompt, unit_price, created_at)
-         SELECT g.id, $1, $2, $14, g.res, $3, g.i - 1, 'queued', $4, $5, g.n, $6, g.seed, g.prompt, $7, $8
+        `INSERT INTO generations (id, wallet_id, owner_id, spender_id, reservation_id, batch_id, batch_index, status, model, variant, n, size, seed, prompt, unit_price, created_at,
+           quality, dimensions, price_id, price_version, unit_cost_micro_usd)
+         SELECT g.id, $1, $2, $14, g.res, $3, g.i - 1, 'queued', $4, $5, g.n, $6, g.seed, g.prompt, $7, $8, $15, $16, $17, $18, $19
          FROM unnest($9::text[], $10::text[], $11::int[], $12::bigint[], $13::text[]) WITH ORDINALITY AS g(id, res, n, seed, prompt, i)`,
         [
           walletId,
@@ -193,6 +264,11 @@ export class GenerationService {
           dto.items.map((it) => (it.seed === undefined || it.seed === null ? null : String(it.seed))),
           dto.items.map((it) => it.prompt),
           dto.spender_id ?? null,
+          dims.quality ?? null,
+          JSON.stringify(price.dimensions),
+          price.id,
+          price.version,
+          unitCostMicroUsd?.toString() ?? null,
         ],
       );
       return { status: 202, body: batchView(rows[0]) };
@@ -325,11 +401,18 @@ export class GenerationService {
     }
   }
 
-  private async resolveVariant(model: string, variant?: string): Promise<string> {
+  /**
+   * The variant asked for, or the model's default one. For an edit the default
+   * is the model's default variant if it has edit prices (priced by
+   * input_images), else the first of the model's variants that does.
+   */
+  private async resolveVariant(model: string, variant?: string, kind: 'generate' | 'edit' = 'generate'): Promise<string> {
     const prices = await this.pricing.list(this.clock.now());
     const ofModel = prices.filter((p) => p.model === model);
     if (ofModel.length === 0) throw Errors.notFound('model_not_found', `No model ${model}`);
-    const chosen = variant ? ofModel.find((p) => p.variant === variant) : (ofModel.find((p) => p.isDefault) ?? ofModel[0]);
+    const editable = ofModel.filter((p) => p.dimensions.input_images !== undefined);
+    const pool = kind === 'edit' && editable.length > 0 ? editable : ofModel;
+    const chosen = variant ? ofModel.find((p) => p.variant === variant) : (pool.find((p) => p.isDefault) ?? pool[0]);
     if (!chosen) throw Errors.notFound('variant_not_found', `Model ${model} has no variant ${variant}`);
     if (!VARIANT_ROUTES[chosen.variant]) throw Errors.notFound('variant_not_found', `Variant ${chosen.variant} cannot generate images`);
     return chosen.variant;

@@ -7,12 +7,18 @@ export interface GenerationRow {
   spender_id: string | null;
   reservation_id: string;
   batch_id: string | null;
+  kind: 'generate' | 'edit';
   status: 'queued' | 'running' | 'succeeded' | 'failed';
   model: string;
   variant: string;
   n: number;
   size: string | null;
   quality: string | null;
+  dimensions: Record<string, string> | null;
+  price_version: number | null;
+  input_images: number;
+  unit_cost_micro_usd: string | null;
+  provider_cost_micro_usd: string | null;
   seed: string | null;
   prompt: string;
   webhook_url: string | null;
@@ -28,14 +34,15 @@ export interface GenerationRow {
   finished_at: Date | null;
 }
 
-export const GENERATION_COLUMNS = `id, wallet_id, owner_id, spender_id, reservation_id, batch_id, status, model, variant, n, size, quality,
-  seed::text, prompt, webhook_url, metadata, unit_price::text, output, delivered, tokens_used::text, error, attempts,
+export const GENERATION_COLUMNS = `id, wallet_id, owner_id, spender_id, reservation_id, batch_id, kind, status, model, variant, n, size, quality,
+  dimensions, price_version, input_images, unit_cost_micro_usd::text, provider_cost_micro_usd::text, seed::text, prompt, webhook_url, metadata, unit_price::text, output, delivered, tokens_used::text, error, attempts,
   enqueued_at, created_at, finished_at`;
 
 export function generationView(g: GenerationRow) {
   const images = g.output?.images ?? [];
   return {
     id: g.id,
+    kind: g.kind,
     status: g.status,
     owner_id: g.owner_id,
     spender_id: g.spender_id ?? null,
@@ -43,6 +50,9 @@ export function generationView(g: GenerationRow) {
     variant: g.variant,
     n: g.n,
     size: g.size,
+    quality: g.quality,
+    input_images: g.input_images,
+    price: { dimensions: g.dimensions ?? {}, version: g.price_version, unit_price: formatTokens(BigInt(g.unit_price)) },
     reservation_id: g.reservation_id,
     batch_id: g.batch_id,
     reserved: formatTokens(BigInt(g.unit_price) * BigInt(g.n)),

@@ -9,6 +9,7 @@ import {
   TOKEN_AMOUNT_NOTE,
   TOKEN_AMOUNT_PATTERN,
 } from '@app/common';
+import { IsPriceDimensions, PriceDimensionsDto } from '@app/pricing';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
@@ -94,6 +95,17 @@ export class PriceChangeDto extends Reasoned {
   @IsOptional()
   @IsBoolean()
   active?: boolean;
+
+  @ApiPropertyOptional({
+    type: PriceDimensionsDto,
+    additionalProperties: { type: 'string' },
+    example: { quality: 'high', size: '1024x1536' },
+    description:
+      "Which of the variant's prices changes: its dimensions, exactly as GET /v1/prices shows them. Default {} (a flat price). Dimensions the variant has no price for yet start a new price at version 1.",
+  })
+  @IsOptional()
+  @IsPriceDimensions()
+  dimensions?: Record<string, string>;
 
   /** When the new version takes effect (default: now). */
   @ApiPropertyOptional({

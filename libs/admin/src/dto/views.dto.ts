@@ -215,6 +215,59 @@ export class VariantRevenueDto {
   usd!: string;
 }
 
+const USD6 = '^-?(0|[1-9][0-9]*)\\.[0-9]{6}$';
+
+@ApiSchema({ name: 'MarginTokens', description: 'Tokens settled, by what funded them.' })
+export class MarginTokensDto {
+  @TokensProp('From purchase and plan buckets (bought through Stripe).')
+  paid!: string;
+  @TokensProp('From free buckets: the weekly grant and admin grants (promo). They earn no revenue.')
+  free!: string;
+  @TokensProp('From refund and adjustment buckets. They earn no revenue here.')
+  other!: string;
+}
+
+@ApiSchema({ name: 'MarginTotal', description: 'Revenue at the price paid, provider cost and margin of the settlements of a range.' })
+export class MarginTotalDto {
+  @IntProp('Reservations settled in the range (with a charge).')
+  settlements!: number;
+  @IntProp('Images delivered by the settled generations.')
+  images!: number;
+  @ApiProperty({ type: MarginTokensDto, description: 'Tokens settled, paid and free apart.' })
+  tokens!: MarginTokensDto;
+  @StringProp(
+    "USD earned, at the price actually paid for each token: a pack or plan bucket's Stripe payment over its tokens (the creator plan's $19 for 250 tokens is $0.076 a token). 6 decimals.",
+    { pattern: USD6, example: '0.269040' },
+  )
+  revenue_usd!: string;
+  @StringProp("The provider's cost of the delivered images the settled generations recorded, 6 decimals.", {
+    pattern: USD6,
+    example: '0.167000',
+  })
+  provider_cost_usd!: string;
+  @StringProp("The part of provider_cost_usd that free tokens paid for (by each settlement's share of free tokens), 6 decimals.", {
+    pattern: USD6,
+    example: '0.000000',
+  })
+  free_tokens_cost_usd!: string;
+  @IntProp(
+    'Settlements with no recorded provider cost (a reservation by amount, a variant without a cost): the cost above leaves them out.',
+  )
+  settlements_without_cost!: number;
+  @StringProp('revenue_usd - provider_cost_usd, 6 decimals; null when a settlement has no recorded cost.', {
+    pattern: USD6,
+    nullable: true,
+    example: '0.102040',
+  })
+  margin_usd!: string | null;
+}
+
+@ApiSchema({ name: 'VariantMargin', description: 'Revenue at the price paid, provider cost and margin of one variant.' })
+export class VariantMarginDto extends MarginTotalDto {
+  @StringProp('The variant (or "(by amount)" for reservations of a plain amount).', { example: 'gpt-image-1-min' })
+  variant!: string;
+}
+
 @ApiSchema({ name: 'Summary', description: 'The finance summary of a range.' })
 export class SummaryDto {
   @InstantProp('Start of the range.')
@@ -223,8 +276,12 @@ export class SummaryDto {
   to!: string;
   @ApiProperty({ type: SummaryTokensDto, description: 'Tokens moved in the range, by kind.' })
   tokens!: SummaryTokensDto;
-  @ApiProperty({ type: [VariantRevenueDto], description: 'What was settled, by variant.' })
+  @ApiProperty({ type: [VariantRevenueDto], description: 'What was settled, by variant, at the nominal $0.10 a token.' })
   usd_by_variant!: VariantRevenueDto[];
+  @ApiProperty({ type: [VariantMarginDto], description: 'Revenue at the price paid, provider cost and margin, by variant.' })
+  margin_by_variant!: VariantMarginDto[];
+  @ApiProperty({ type: MarginTotalDto, description: 'The same over every variant.' })
+  margin_total!: MarginTotalDto;
 }
 
 @ApiSchema({ name: 'DailyRow', description: 'One UTC day.' })

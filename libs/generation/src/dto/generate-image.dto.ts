@@ -88,7 +88,7 @@ export class GenerateImageDto {
   /** WIDTHxHEIGHT among the sizes the variant serves. */
   @ApiPropertyOptional({
     description:
-      "WIDTHxHEIGHT, one of the sizes the variant serves (gpt-image-1-min and gpt-image-2-cloudflare: 1024x1024; gpt-image-1-max: 1024x1536 or 1536x1024); default: the variant's first. Another size is a 400 validation_error.",
+      "WIDTHxHEIGHT, one of the sizes the variant serves (gpt-image-1-min and gpt-image-2-cloudflare: 1024x1024; gpt-image-1-max: 1024x1536 or 1536x1024; gpt-image-1: all three); default: the variant's first. Another size is a 400 validation_error. A variant priced by size (gpt-image-1) charges the size's price.",
     pattern: '^[0-9]{2,5}x[0-9]{2,5}$',
     example: '1024x1024',
   })
@@ -98,7 +98,8 @@ export class GenerateImageDto {
   size?: string;
 
   @ApiPropertyOptional({
-    description: 'Rendering quality passed to the provider.',
+    description:
+      'Rendering quality passed to the provider. A variant priced by quality (gpt-image-1) charges the price of this quality, medium when none is given; auto has no price there (422 price_not_found). A flat variant passes it on at its one price.',
     enum: ['low', 'medium', 'high', 'auto'],
     example: 'auto',
   })

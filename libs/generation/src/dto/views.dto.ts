@@ -30,10 +30,37 @@ export class GenerationErrorDto {
   message!: string;
 }
 
-@ApiSchema({ name: 'Generation', description: 'An image generation.' })
+@ApiSchema({ name: 'GenerationPrice', description: 'What a generation was priced at, and why.' })
+export class GenerationPriceDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { quality: 'high', size: '1024x1024' },
+    description:
+      "The dimensions of the price it matched ({} for a flat price): the request's size, quality and input_images, as far as the variant is priced by them.",
+  })
+  dimensions!: Record<string, string>;
+
+  @IntProp(
+    'The version of that price it was reserved at (a later price change does not alter it); null for generations made before price versions were recorded.',
+    {
+      nullable: true,
+      example: 1,
+    },
+  )
+  version!: number | null;
+
+  @TokensProp('Tokens per image delivered.')
+  unit_price!: string;
+}
+
+@ApiSchema({ name: 'Generation', description: 'An image generation or edit.' })
 export class GenerationDto {
   @StringProp('The generation id (gen_ and 32 hex digits).', { example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
   id!: string;
+
+  @EnumProp(['generate', 'edit'], 'generate (POST /v1/image/generate, or a batch item) or edit (POST /v1/image/edits).')
+  kind!: 'generate' | 'edit';
 
   @EnumProp(['queued', 'running', 'succeeded', 'failed'], 'Where it is.')
   status!: 'queued' | 'running' | 'succeeded' | 'failed';
@@ -52,6 +79,18 @@ export class GenerationDto {
 
   @StringProp('The image size asked for, or null.', { nullable: true, example: '1024x1024' })
   size!: string | null;
+
+  @StringProp("The quality sent to the provider (the variant's default when none was asked for and it is priced by quality), or null.", {
+    nullable: true,
+    example: 'high',
+  })
+  quality!: string | null;
+
+  @IntProp('Input images of an edit; 0 for a generation.', { example: 0 })
+  input_images!: number;
+
+  @ApiProperty({ type: GenerationPriceDto, description: 'What it was priced at, and why.' })
+  price!: GenerationPriceDto;
 
   @StringProp('The reservation holding its tokens.', { example: 'res_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
   reservation_id!: string;

@@ -8,6 +8,11 @@ import { crc32, deflateSync } from 'node:zlib';
  * and benchmarks run the real adapter code (SDK, fetch, error mapping):
  *
  *   POST /v1/images/generations                     OpenAI Images  -> { created, data: [{ b64_json }] }
+ *   POST /v1/images/edits                           OpenAI Images edit, multipart/form-data as the SDK sends it:
+ *                                                   fields prompt, model, n, size, quality, and the input images
+ *                                                   as files `image` (one) or `image[]` (several) -> the same answer;
+ *                                                   each output's colour is a hash of the prompt, its index and the
+ *                                                   inputs' bytes (fakeEditPng), so a test can tell the inputs arrived
  *   POST /client/v4/accounts/:account/ai/run/<model> Workers AI    -> { success, result: { image }, errors, messages }
  *
  * Any bearer token is accepted; a missing one is a 401. Images are 8x8 PNGs
@@ -53,6 +58,8 @@ export interface FakeProvider {
 export const PARTIAL_WINDOW_MS = 1_000;
 const MAX_BODY_BYTES = 1 << 20;
 const OPENAI_ROUTE = '/v1/images/generations';
+const OPENAI_EDIT_ROUTE = '/v1/images/edits';
+const MAX_EDIT_BODY_BYTES = 64 << 20;
 const CLOUDFLARE_ROUTE = /^\/client\/v4\/accounts\/[^/]+\/ai\/run\/.+$/;
 const DIRECTIVE = /\[fake:(fail|flaky|partial|delay_ms)=([a-z0-9_]+)\]/g;
 
@@ -93,10 +100,13 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     requests++;
     const path = (req.url ?? '/').split('?')[0];
-    const wire: Wire | undefined = path === OPENAI_ROUTE ? 'openai' : CLOUDFLARE_ROUTE.test(path) ? 'cloudflare' : undefined;
+    const isEdit = path === OPENAI_EDIT_ROUTE;
+    const wire: Wire | undefined = path === OPENAI_ROUTE || isEdit ? 'openai' : CLOUDFLARE_ROUTE.test(path) ? 'cloudflare' : undefined;
     if (!wire || req.method !== 'POST') return fail(res, wire ?? 'openai', 'not_found', 'no such route');
     if (!/^Bearer \S+/i.test(req.headers.authorization ?? '')) return fail(res, wire, 'auth', 'missing bearer token');
-    const body = await readBody(req);
+    const form = isEdit ? await readEditForm(req) : undefined;
+    if (isEdit && typeof form === 'string') return fail(res, wire, 'bad_request', form);
+    const body = form && typeof form !== 'string' ? form.body : await readBody(req);
     if (!body || typeof body.prompt !== 'string' || body.prompt.length === 0) return fail(res, wire, 'bad_request', 'prompt is required');
     const prompt = body.prompt;
     const d = parseDirectives(prompt);
@@ -114,7 +124,9 @@ export async function startFakeProvider(opts: FakeProviderOptions = {}): Promise
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 10)
         return fail(res, wire, 'bad_request', 'n must be an integer 1-10');
       const count = d.partial === undefined ? n : Math.min(n, d.partial);
-      const data = Array.from({ length: count }, (_, i) => ({ b64_json: fakePng(`${prompt}#${i}`).toString('base64') }));
+      const inputs = form && typeof form !== 'string' ? form.images : undefined;
+      const png = (i: number) => (inputs ? fakeEditPng(prompt, inputs, i) : fakePng(`${prompt}#${i}`));
+      const data = Array.from({ length: count }, (_, i) => ({ b64_json: png(i).toString('base64') }));
       return send(res, 200, { created: Math.floor(Date.now() / 1000), data, output_format: 'png', background: 'opaque' });
     }
     // Without a seed each call draws a fresh image, as Workers AI does; the request number keeps it reproducible per run.
@@ -227,6 +239,49 @@ interface RequestBody {
   prompt?: unknown;
   n?: unknown;
   seed?: unknown;
+}
+
+/**
+ * An edit's multipart body, parsed by the platform's own FormData parser:
+ * its text fields as a RequestBody, its images in order. A string is why it
+ * was refused (answered 400, as OpenAI answers a malformed edit).
+ */
+async function readEditForm(req: IncomingMessage): Promise<{ body: RequestBody; images: Buffer[] } | string> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data;\s*boundary=/i.test(type)) return 'an edit is multipart/form-data';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_EDIT_BODY_BYTES) return 'the body is too large';
+    chunks.push(chunk as Buffer);
+  }
+  let form: FormData;
+  try {
+    form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': type } }).formData();
+  } catch {
+    return 'the multipart body could not be parsed';
+  }
+  const images: Buffer[] = [];
+  for (const value of [...form.getAll('image'), ...form.getAll('image[]')]) {
+    if (typeof value === 'string') return 'image must be a file';
+    images.push(Buffer.from(await value.arrayBuffer()));
+  }
+  if (images.length === 0) return 'image is required';
+  if (images.some((b) => b.length === 0)) return 'an image file is empty';
+  const text = (name: string) => {
+    const v = form.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  const n = text('n');
+  return { body: { prompt: text('prompt'), n: n === undefined ? undefined : Number(n) }, images };
+}
+
+/** The image an edit of `inputs` answers at index `i`: its colour a hash of the prompt, the index and every input's bytes. */
+export function fakeEditPng(prompt: string, inputs: Buffer[], i: number): Buffer {
+  const digest = createHash('sha256');
+  for (const input of inputs) digest.update(createHash('sha256').update(input).digest());
+  return fakePng(`edit:${prompt}#${i}:${digest.digest('hex')}`);
 }
 
 async function readBody(req: IncomingMessage): Promise<RequestBody | undefined> {

@@ -1,5 +1,12 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { type GeneratedImage, type ImageProvider, type ImageRequest, type ImageResult, ProviderError } from './provider.js';
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, toFile } from 'openai';
+import {
+  type GeneratedImage,
+  type ImageEditRequest,
+  type ImageProvider,
+  type ImageRequest,
+  type ImageResult,
+  ProviderError,
+} from './provider.js';
 
 export interface OpenAiProviderOptions {
   apiKey: string;
@@ -13,6 +20,8 @@ export interface OpenAiProviderOptions {
 }
 
 type GenerateParams = OpenAI.ImageGenerateParamsNonStreaming;
+type EditParams = OpenAI.ImageEditParamsNonStreaming;
+const EXTENSION = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' } as const;
 type Quality = NonNullable<GenerateParams['quality']>;
 const QUALITIES: readonly string[] = ['standard', 'hd', 'low', 'medium', 'high', 'auto'] satisfies Quality[];
 
@@ -42,15 +51,44 @@ export class OpenAiProvider implements ImageProvider {
     } catch (err) {
       throw toProviderError(err, signal);
     }
-    const format: GeneratedImage['format'] = response.output_format ?? 'png';
-    // gpt-image models always answer base64; an entry without it (a url-only dall-e answer) is not deliverable.
-    const images = (response.data ?? [])
-      .filter((d): d is typeof d & { b64_json: string } => typeof d.b64_json === 'string' && d.b64_json.length > 0)
-      .map((d) => ({ data: Buffer.from(d.b64_json, 'base64'), format }));
-    // A 200 with nothing in it is a provider fault, and worth another try, not a zero-image success.
-    if (images.length === 0) throw new ProviderError('openai returned no images', 'server_error', 200);
-    return { images };
+    return imagesOf(response);
   }
+
+  /** images.edit: the SDK sends the input images as multipart/form-data (image[] when there are several). */
+  async edit(req: ImageEditRequest, signal: AbortSignal): Promise<ImageResult> {
+    let response: OpenAI.ImagesResponse;
+    try {
+      const files = await Promise.all(
+        req.images.map((img, i) => toFile(img.data, `input-${i}.${EXTENSION[img.mediaType]}`, { type: img.mediaType })),
+      );
+      const params: EditParams = { model: req.model, prompt: req.prompt, n: req.n, size: req.size as EditParams['size'], image: files };
+      if (req.quality !== undefined) {
+        if (!isEditQuality(req.quality)) throw new ProviderError(`unsupported edit quality for openai: ${req.quality}`, 'bad_request');
+        params.quality = req.quality;
+      }
+      response = await this.client.images.edit(params, { signal });
+    } catch (err) {
+      throw toProviderError(err, signal);
+    }
+    return imagesOf(response);
+  }
+}
+
+function imagesOf(response: OpenAI.ImagesResponse): ImageResult {
+  const format: GeneratedImage['format'] = response.output_format ?? 'png';
+  // gpt-image models always answer base64; an entry without it (a url-only dall-e answer) is not deliverable.
+  const images = (response.data ?? [])
+    .filter((d): d is typeof d & { b64_json: string } => typeof d.b64_json === 'string' && d.b64_json.length > 0)
+    .map((d) => ({ data: Buffer.from(d.b64_json, 'base64'), format }));
+  // A 200 with nothing in it is a provider fault, and worth another try, not a zero-image success.
+  if (images.length === 0) throw new ProviderError('openai returned no images', 'server_error', 200);
+  return { images };
+}
+
+const EDIT_QUALITIES: readonly string[] = ['standard', 'low', 'medium', 'high', 'auto'] satisfies NonNullable<EditParams['quality']>[];
+
+function isEditQuality(q: string): q is NonNullable<EditParams['quality']> {
+  return EDIT_QUALITIES.includes(q);
 }
 
 function isQuality(q: string): q is Quality {

@@ -10,6 +10,11 @@ export interface ImageRequest {
   seed?: number;
 }
 
+/** An edit: the request of a generation plus its input images (images.edit). */
+export interface ImageEditRequest extends Omit<ImageRequest, 'seed'> {
+  images: { data: Buffer; mediaType: 'image/png' | 'image/jpeg' | 'image/webp' }[];
+}
+
 export interface GeneratedImage {
   data: Buffer;
   format: 'png' | 'jpeg' | 'webp';
@@ -41,4 +46,6 @@ export interface ImageProvider {
   readonly name: 'openai' | 'cloudflare';
   /** One attempt; throws ProviderError. `signal` aborts it (the caller's timeout). */
   generate(req: ImageRequest, signal: AbortSignal): Promise<ImageResult>;
+  /** One attempt at an edit, for adapters that can edit (VariantRoute.edits); throws ProviderError. */
+  edit?(req: ImageEditRequest, signal: AbortSignal): Promise<ImageResult>;
 }

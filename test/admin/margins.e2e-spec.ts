@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { FakeStripe } from '../../libs/billing/src/fake-stripe/fake-stripe.server.js';
+import { balance, checkout, startBillingApp } from '../billing/support.js';
+import { generationEnv, waitFinished } from '../generation/support.js';
+import { call, expectLedgerConsistent, idemKey, TestApp } from '../support/app.js';
+
+const MODEL = 'models/openai/gpt-image';
+
+/**
+ * The admin summary's margins against figures computed by hand. Every wallet
+ * starts with its 15 free weekly tokens, which are spent first (they expire
+ * soonest); a pack token was bought at $5 / 50 = $0.10, a creator plan token
+ * at $19 / 250 = $0.076.
+ */
+describe('margin report: revenue at the price paid, provider cost, free tokens apart', () => {
+  let t: TestApp;
+  let stripe: FakeStripe;
+  beforeAll(async () => {
+    ({ t, stripe } = await startBillingApp(generationEnv()));
+  });
+  afterAll(async () => {
+    await expectLedgerConsistent(t);
+    await t.close();
+    await stripe.close();
+  });
+
+  const generate = async (body: Record<string, unknown>) => {
+    const r = await call(t, 'POST', '/v1/image/generate', { model: MODEL, ...body }, { idem: idemKey('margin') });
+    expect(r.status).toBe(202);
+    const g = await waitFinished(t, `/v1/generations/${r.body.id}`);
+    expect(g.status).toBe('succeeded');
+    return g;
+  };
+  const admin = (method: string, path: string, body?: unknown) =>
+    call(t, method, path, body, { key: t.adminKey, idem: method === 'POST' ? idemKey('adm') : undefined });
+
+  it('figures per variant and in total match the hand computation', async () => {
+    const from = new Date(Date.now() - 60_000).toISOString();
+    // A pack buyer: 15 free + 50 bought.
+    await call(t, 'PUT', '/v1/wallets/m_pack');
+    await stripe.completeCheckout(await checkout(t, 'm_pack', { pack_id: 'pack_50' }));
+    expect(await balance(t, 'm_pack')).toEqual({ available: '65.000', held: '0.000' });
+    // gpt-image-1 high 1536x1024 at 5.300, 4 images = 21.200: 15.000 free, then 6.200 paid ($0.620000).
+    // Provider: 4 x $0.25 = $1.000000, of which free tokens paid 15/21.2 = $0.707547.
+    expect(
+      (await generate({ owner_id: 'm_pack', variant: 'gpt-image-1', prompt: 'p1', quality: 'high', size: '1536x1024', n: 4 })).tokens_used,
+    ).toBe('21.200');
+    // gpt-image-1 high 1024x1024 at 3.540, 2 images = 7.080, all paid ($0.708000); provider 2 x $0.167 = $0.334000.
+    expect(
+      (await generate({ owner_id: 'm_pack', variant: 'gpt-image-1', prompt: 'p2', quality: 'high', size: '1024x1024', n: 2 })).tokens_used,
+    ).toBe('7.080');
+
+    // A creator plan: 15 free + 250 at $0.076.
+    await call(t, 'PUT', '/v1/wallets/m_plan');
+    await stripe.completeCheckout(await checkout(t, 'm_plan', { plan_id: 'creator' }));
+    expect(await balance(t, 'm_plan')).toEqual({ available: '265.000', held: '0.000' });
+    // gpt-image-1-min (flat 3.540), 5 images = 17.700: 15.000 free, 2.700 plan = 2.7 x $0.076 = $0.205200.
+    // No quality asked: costed at the high tier, 5 x $0.167 = $0.835000; free share 15/17.7 = $0.707627.
+    expect((await generate({ owner_id: 'm_plan', prompt: 'p3', n: 5 })).tokens_used).toBe('17.700');
+
+    // Free tokens only: an admin grant and the weekly grant.
+    await call(t, 'PUT', '/v1/wallets/m_free');
+    expect((await admin('POST', '/v1/admin/wallets/m_free/grants', { amount: '10', reason: 'welcome' })).status).toBe(201);
+    // gpt-image-1 low 1024x1024 at 0.234, 2 images = 0.468, free: $0 revenue, 2 x $0.011 = $0.022000 of cost, all of it free.
+    expect((await generate({ owner_id: 'm_free', variant: 'gpt-image-1', prompt: 'p4', quality: 'low', n: 2 })).tokens_used).toBe('0.468');
+    // A reservation of a plain amount, settled: no generation, so no cost recorded.
+    const res = await call(t, 'POST', '/v1/wallets/m_free/reservations', { amount: '1.000' }, { idem: idemKey('amt') });
+    expect((await call(t, 'POST', `/v1/reservations/${res.body.id}/settle`, undefined, { idem: idemKey('settle') })).status).toBe(200);
+
+    const r = await admin('GET', `/v1/admin/reports/summary?from=${from}&to=${new Date(Date.now() + 60_000).toISOString()}`);
+    expect(r.status).toBe(200);
+    const byVariant = Object.fromEntries(r.body.margin_by_variant.map((v: { variant: string }) => [v.variant, v]));
+    expect(byVariant['gpt-image-1']).toEqual({
+      variant: 'gpt-image-1',
+      settlements: 3,
+      images: 8,
+      tokens: { paid: '13.280', free: '15.468', other: '0.000' },
+      revenue_usd: '1.328000', // 0.620 + 0.708
+      provider_cost_usd: '1.356000', // 1.000 + 0.334 + 0.022
+      free_tokens_cost_usd: '0.729547', // 1.000 x 15/21.2 + 0.022
+      settlements_without_cost: 0,
+      margin_usd: '-0.028000',
+    });
+    expect(byVariant['gpt-image-1-min']).toEqual({
+      variant: 'gpt-image-1-min',
+      settlements: 1,
+      images: 5,
+      tokens: { paid: '2.700', free: '15.000', other: '0.000' },
+      revenue_usd: '0.205200',
+      provider_cost_usd: '0.835000',
+      free_tokens_cost_usd: '0.707627',
+      settlements_without_cost: 0,
+      margin_usd: '-0.629800',
+    });
+    expect(byVariant['(by amount)']).toMatchObject({
+      settlements: 1,
+      images: 0,
+      tokens: { paid: '0.000', free: '1.000', other: '0.000' },
+      revenue_usd: '0.000000',
+      provider_cost_usd: '0.000000',
+      settlements_without_cost: 1,
+      margin_usd: null,
+    });
+    expect(r.body.margin_total).toEqual({
+      settlements: 5,
+      images: 13,
+      tokens: { paid: '15.980', free: '31.468', other: '0.000' },
+      revenue_usd: '1.533200',
+      provider_cost_usd: '2.191000',
+      free_tokens_cost_usd: '1.437174',
+      settlements_without_cost: 1,
+      margin_usd: null,
+    });
+    // The nominal view ($0.10 a token) is still there, beside it.
+    expect(r.body.usd_by_variant.find((v: { variant: string }) => v.variant === 'gpt-image-1-min')).toEqual({
+      variant: 'gpt-image-1-min',
+      tokens: '17.700',
+      usd: '1.770',
+    });
+  });
+});

@@ -222,6 +222,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reservations/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Extend a reservation
+         * @description Moves a pending hold's expiry to `expires_in` seconds from now, for work that runs longer than its first TTL. The expiry never moves earlier, and never past 48 h (GENERATION_MAX_HOLD_S) after the hold was made; the response gives the expiry set.
+         */
+        post: operations["ReservationController_extend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/wallets/{owner_id}/budgets": {
         parameters: {
             query?: never;
@@ -1329,6 +1349,13 @@ export interface components {
              * @example 2.000
              */
             amount?: string;
+        };
+        ExtendReservationDto: {
+            /**
+             * @description Seconds from now until the hold lapses. The expiry only moves later (a shorter value leaves it as it is), and never past GENERATION_MAX_HOLD_S (48 h) after the hold was made: a longer ask is capped there; the response gives the expiry set.
+             * @example 3600
+             */
+            expires_in: number;
         };
         /** @description A budget and its use in the current period. */
         Budget: {
@@ -4009,6 +4036,155 @@ export interface operations {
                     "application/problem+json": {
                         /** @enum {string} */
                         code: "idempotency_key_reused" | "idempotency_key_in_flight" | "reservation_not_pending" | "reservation_expired";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `unsupported_media_type`: the body is not application/json, or its charset or encoding is not supported */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `rate_limited`: the API key made too many requests this minute; see the Retry-After header */
+            429: {
+                headers: {
+                    /** @description Seconds until the window resets. */
+                    "Retry-After"?: number;
+                    /** @description Requests a minute this API key may make. */
+                    "RateLimit-Limit"?: number;
+                    /** @description Requests left in the current window. */
+                    "RateLimit-Remaining"?: number;
+                    /** @description Seconds until the window resets. */
+                    "RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /**
+             * @description - `database_unavailable`: the database is unavailable; nothing was applied, retry with the same Idempotency-Key
+             *     - `wallet_busy`: the wallet is busy with other operations (its lock was not free within 2 s); nothing was applied, retry with the same Idempotency-Key
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "database_unavailable" | "wallet_busy";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+        };
+    };
+    ReservationController_extend: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes the request safe to retry: 1-255 printable ASCII characters, unique per operation and API key. A retry with the same key and body gets the stored response (same status and body, header Idempotent-Replayed: true); the same key with a different body is 409 idempotency_key_reused. Missing or malformed: 400 validation_error. */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description A reservation id (res_ and 32 hex digits). */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExtendReservationDto"];
+            };
+        };
+        responses: {
+            /** @description Extended (status pending). The reservation: {id, owner_id, status (pending, settled, released or expired), reserved, settled, released, expires_at, created_at, finished_at, ref, metadata, spender_id, api_key_id}, plus variant, quantity and price_version when reserved by variant. */
+            200: {
+                headers: {
+                    /** @description Present ("true") when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reservation"];
+                };
+            };
+            /**
+             * @description - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
+             *     - `malformed_json`: the body is not valid JSON
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "validation_error" | "malformed_json";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `unauthorized`: no API key, or an unknown or revoked one */
+            401: {
+                headers: {
+                    /** @description Bearer realm="token-wallet": send an API key as a bearer token. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "unauthorized";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `reservation_not_found`: no reservation with this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "reservation_not_found";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /**
+             * @description - `idempotency_key_reused`: this Idempotency-Key was already used with a different request
+             *     - `idempotency_key_in_flight`: a request with this Idempotency-Key is still being processed; retry shortly
+             *     - `reservation_not_pending`: the reservation is already settled, released or expired
+             *     - `reservation_expired`: the reservation lapsed; its tokens return to the wallet
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "idempotency_key_reused" | "idempotency_key_in_flight" | "reservation_not_pending" | "reservation_expired";
+                    } & WithRequired<components["schemas"]["Problem"], "code">;
+                };
+            };
+            /** @description - `payload_too_large`: the body is over the size limit (256 kB; 8 MiB for POST /v1/image/edits) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {string} */
+                        code: "payload_too_large";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };

@@ -86,6 +86,13 @@ const ROUTES: Record<string, Route> = {
     valid: fc.constantFrom(undefined, {}),
     fields: ['amount'],
   },
+  extend: {
+    method: 'POST',
+    path: (p) => `/v1/reservations/${p}/extend`,
+    param: pendingHold,
+    valid: fc.record({ expires_in: fc.constantFrom(60, 3600, 172_800) }),
+    fields: ['expires_in'],
+  },
   generate: {
     method: 'POST',
     path: () => '/v1/image/generate',

@@ -11,6 +11,7 @@ const VALUE_MOVING = [
   'post /v1/wallets/{owner_id}/reservations',
   'post /v1/reservations/{id}/settle',
   'post /v1/reservations/{id}/release',
+  'post /v1/reservations/{id}/extend',
   'post /v1/image/generate',
   'post /v1/image/edits',
   'post /v1/batches',

@@ -19,7 +19,7 @@ import {
 import { Body, Controller, Get, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { CreateReservationDto, SettleReservationDto } from './dto/create-reservation.dto.js';
+import { CreateReservationDto, ExtendReservationDto, SettleReservationDto } from './dto/create-reservation.dto.js';
 import { ListWalletTransactionsQuery } from './dto/list-transactions.dto.js';
 import { ReservationDto, TransactionPageDto, VerifyReportDto, WalletDto } from './dto/views.dto.js';
 import { ReservationService } from './reservation.service.js';
@@ -197,6 +197,37 @@ export class ReservationController {
   )
   async release(@Idem() idem: IdempotentRequest, @Param('id') id: string, @Res({ passthrough: true }) res: FastifyReply) {
     return reply(res, await this.reservations.release(idem, id));
+  }
+
+  @Post('reservations/:id/extend')
+  @ApiOperation({
+    summary: 'Extend a reservation',
+    description:
+      "Moves a pending hold's expiry to `expires_in` seconds from now, for work that runs longer than its first TTL. The expiry never moves earlier, and never past 48 h (GENERATION_MAX_HOLD_S) after the hold was made; the response gives the expiry set.",
+  })
+  @ApiReservationIdParam()
+  @ApiIdempotencyKey()
+  @ApiResponse({
+    status: 200,
+    type: ReservationDto,
+    description: `Extended (status pending). ${RESERVATION}`,
+    headers: IDEMPOTENT_REPLAY_HEADERS,
+  })
+  @ApiErrors(
+    ...GATEWAY_ERRORS,
+    ...BODY_ERRORS,
+    ...IDEMPOTENT_ERRORS,
+    'reservation_not_found',
+    'reservation_not_pending',
+    'reservation_expired',
+  )
+  async extend(
+    @Idem() idem: IdempotentRequest,
+    @Param('id') id: string,
+    @Body() dto: ExtendReservationDto,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
+    return reply(res, await this.reservations.extend(idem, id, dto.expires_in));
   }
 }
 

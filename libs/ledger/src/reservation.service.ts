@@ -113,4 +113,10 @@ export class ReservationService {
   release(idem: IdempotentRequest, id: string): Promise<Outcome<ReservationView>> {
     return this.ledger.release(id, idem);
   }
+
+  /** Moves a pending hold's expiry to `expiresInS` from now, never earlier, at most GENERATION_MAX_HOLD_S after it was made. */
+  extend(idem: IdempotentRequest, id: string, expiresInS: number): Promise<Outcome<ReservationView>> {
+    const at = new Date(this.clock.now().getTime() + expiresInS * 1000);
+    return this.ledger.extend(id, at, this.config.GENERATION_MAX_HOLD_S, idem);
+  }
 }

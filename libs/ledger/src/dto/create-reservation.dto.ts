@@ -1,5 +1,5 @@
 import { IsTokenAmount, MaxJsonSize, TOKEN_AMOUNT_NOTE, TOKEN_AMOUNT_PATTERN } from '@app/common';
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
 
 export class CreateReservationDto {
@@ -100,4 +100,20 @@ export class SettleReservationDto {
   @IsOptional()
   @IsTokenAmount({ allowZero: true })
   amount?: string | number;
+}
+
+export class ExtendReservationDto {
+  /** Seconds from now until the hold lapses; the expiry never moves earlier, nor past 48 h after the hold was made. */
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    maximum: 172_800,
+    example: 3600,
+    description:
+      'Seconds from now until the hold lapses. The expiry only moves later (a shorter value leaves it as it is), and never past GENERATION_MAX_HOLD_S (48 h) after the hold was made: a longer ask is capped there; the response gives the expiry set.',
+  })
+  @IsInt()
+  @Min(1)
+  @Max(172_800)
+  expires_in!: number;
 }

@@ -162,8 +162,8 @@ export class ReportsService {
       free_cost: sumUsd('free_cost'),
       without_cost: sumInt('without_cost'),
     });
-    const { variant: _all, ...totals } = total;
-    return { byVariant: rows.map(view), total: totals };
+    // The total is the view of a row summed over every variant, without the variant.
+    return { byVariant: rows.map(view), total: { ...total, variant: undefined } };
   }
 
   async daily(fromText?: string, toText?: string) {

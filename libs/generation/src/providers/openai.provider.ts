@@ -61,7 +61,7 @@ export class OpenAiProvider implements ImageProvider {
       const files = await Promise.all(
         req.images.map((img, i) => toFile(img.data, `input-${i}.${EXTENSION[img.mediaType]}`, { type: img.mediaType })),
       );
-      const params: EditParams = { model: req.model, prompt: req.prompt, n: req.n, size: req.size as EditParams['size'], image: files };
+      const params: EditParams = { model: req.model, prompt: req.prompt, n: req.n, size: req.size, image: files };
       if (req.quality !== undefined) {
         if (!isEditQuality(req.quality)) throw new ProviderError(`unsupported edit quality for openai: ${req.quality}`, 'bad_request');
         params.quality = req.quality;

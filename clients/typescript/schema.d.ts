@@ -2328,6 +2328,11 @@ export interface components {
              */
             id: string;
             /**
+             * @description A generation from a prompt, or an edit of input images.
+             * @enum {string}
+             */
+            kind: "generate" | "edit";
+            /**
              * @description Where it is.
              * @enum {string}
              */
@@ -2337,6 +2342,8 @@ export interface components {
              * @example gpt-image-1-min
              */
             variant: string;
+            /** @description What it was priced at, and why (the dimensions of the price it matched). */
+            price: components["schemas"]["GenerationPrice"];
             /** @description Images asked for. */
             n: number;
             /** @description Images delivered (and charged for) so far. */

@@ -38,6 +38,7 @@ describe('admin dashboard in a real browser', () => {
   let generationId: string;
   const pagesIds: string[] = [];
   let partialId: string;
+  let keyedId: string;
   let failedId: string;
   const pageErrors: string[] = [];
 
@@ -54,6 +55,25 @@ describe('admin dashboard in a real browser', () => {
     expect(gen.status).toBe(202);
     generationId = gen.body.id;
     expect(await waitFinished(t, `/v1/generations/${generationId}`)).toMatchObject({ status: 'succeeded', tokens_used: '3.540' });
+    // One priced by its dimensions: gpt-image-1 at low quality, 1536x1024, in a wallet of its own.
+    expect((await call(t, 'PUT', '/v1/wallets/priced_wallet')).status).toBe(201);
+    const keyed = await call(
+      t,
+      'POST',
+      '/v1/image/generate',
+      {
+        model: 'models/openai/gpt-image',
+        variant: 'gpt-image-1',
+        owner_id: 'priced_wallet',
+        prompt: 'a wide harbour',
+        size: '1536x1024',
+        quality: 'low',
+      },
+      { idem: idemKey('dash-keyed') },
+    );
+    expect(keyed.status).toBe(202);
+    keyedId = keyed.body.id;
+    expect(await waitFinished(t, `/v1/generations/${keyedId}`)).toMatchObject({ status: 'succeeded', tokens_used: '0.340' });
 
     // A wallet with more generations than a page: a batch of 21, one that delivered 1 of 2, one refused.
     expect((await call(t, 'PUT', '/v1/wallets/dash_pages')).status).toBe(201);
@@ -429,6 +449,28 @@ describe('admin dashboard in a real browser', () => {
     }
   });
 
+  it('shows the prices with their dimensions, and what each generation was priced at and why', async () => {
+    await page.goto(`${t.baseUrl}/admin#/prices`);
+    await page.locator('[data-testid=price-row]').first().waitFor();
+    const rows = await page
+      .locator('[data-testid=price-row]')
+      .evaluateAll((trs) =>
+        trs.map((tr) => Array.from((tr as unknown as { cells: { textContent: string }[] }).cells, (c) => c.textContent)),
+      );
+    const prices = await call(t, 'GET', '/v1/prices', undefined, { key: t.adminKey });
+    expect(rows).toHaveLength(prices.body.data.length);
+    const cells = (variant: string, dims: string) => rows.find((r) => r[0].startsWith(variant) && r[2] === dims);
+    expect(cells('gpt-image-1', 'quality high, size 1024x1024')?.slice(3, 5)).toEqual(['image', '3.540']);
+    expect(cells('gpt-image-1', 'quality low, size 1536x1024')?.slice(3, 5)).toEqual(['image', '0.340']);
+    expect(cells('gpt-image-1', 'input_images 2, quality high, size 1024x1024')?.[4]).toBe('3.865');
+
+    await page.goto(`${t.baseUrl}/admin#/wallet/priced_wallet`);
+    const keyed = page.locator(`[data-testid=generation-row][data-generation-id="${keyedId}"]`);
+    await keyed.waitFor();
+    expect(await keyed.locator('[data-testid=generation-price]').textContent()).toBe('0.340 per image · v1 · quality low, size 1536x1024');
+    expect(await page.locator('#alert').isVisible()).toBe(false);
+  });
+
   /** Every serious or critical axe finding, and any of AXE_ALSO_FAIL, as one line each. */
   async function axeFindings(view: string): Promise<string[]> {
     if (!(await page.evaluate(() => Boolean((globalThis as unknown as Win).axe)))) await page.evaluate(AXE_SOURCE);
@@ -485,6 +527,13 @@ describe('admin dashboard in a real browser', () => {
       async () => {
         await page.goto(`${t.baseUrl}/admin#/hooks`);
         await page.locator('[data-testid=hook-row]').first().waitFor();
+      },
+    ],
+    [
+      'prices',
+      async () => {
+        await page.goto(`${t.baseUrl}/admin#/prices`);
+        await page.locator('[data-testid=price-row]').first().waitFor();
       },
     ],
     [

@@ -80,6 +80,9 @@ describe('admin: a wallet’s generations, paged', () => {
       prompt: 'later 1',
       prompt_truncated: false,
       finished_at: null,
+      // What it was priced at, and why: the default variant's flat price, version 1.
+      kind: 'generate',
+      price: { dimensions: {}, version: 1, unit_price: '3.540' },
     });
   });
 

@@ -35,6 +35,7 @@ const ASSETS: ReadonlyMap<string, string> = new Map([
   ['reports.js', 'text/javascript; charset=utf-8'],
   ['chart.js', 'text/javascript; charset=utf-8'],
   ['controls.js', 'text/javascript; charset=utf-8'],
+  ['prices.js', 'text/javascript; charset=utf-8'],
   ['hooks.js', 'text/javascript; charset=utf-8'],
   ['app.css', 'text/css; charset=utf-8'],
   ['views.css', 'text/css; charset=utf-8'],

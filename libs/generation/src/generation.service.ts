@@ -6,6 +6,7 @@ import {
   Database,
   DomainError,
   Errors,
+  formatTokens,
   IdempotencyService,
   type IdempotentRequest,
   LOGGER,
@@ -46,8 +47,11 @@ const PROMPT_HEAD = 200;
 /** A generation as a wallet's listing shows it (the charge as millitokens; the caller formats it beside its refunds). */
 export interface WalletGeneration {
   id: string;
+  kind: GenerationRow['kind'];
   status: GenerationRow['status'];
   variant: string;
+  /** What it was priced at, and why: the dimensions of the matched price, its version, tokens per image. */
+  price: { dimensions: Record<string, string>; version: number | null; unit_price: string };
   n: number;
   delivered: number;
   batch_id: string | null;
@@ -317,10 +321,24 @@ export class GenerationService {
     const rows = await this.db.query<
       Pick<
         GenerationRow,
-        'id' | 'status' | 'variant' | 'n' | 'delivered' | 'batch_id' | 'output' | 'error' | 'tokens_used' | 'created_at' | 'finished_at'
+        | 'id'
+        | 'kind'
+        | 'status'
+        | 'variant'
+        | 'dimensions'
+        | 'price_version'
+        | 'unit_price'
+        | 'n'
+        | 'delivered'
+        | 'batch_id'
+        | 'output'
+        | 'error'
+        | 'tokens_used'
+        | 'created_at'
+        | 'finished_at'
       > & { prompt_head: string; prompt_length: number }
     >(
-      `SELECT g.id, g.status, g.variant, g.n, g.delivered, g.batch_id, g.output, g.error, g.tokens_used::text, g.created_at, g.finished_at,
+      `SELECT g.id, g.kind, g.status, g.variant, g.dimensions, g.price_version, g.unit_price::text, g.n, g.delivered, g.batch_id, g.output, g.error, g.tokens_used::text, g.created_at, g.finished_at,
               left(g.prompt, ${PROMPT_HEAD}) AS prompt_head, length(g.prompt) AS prompt_length
        FROM generations g
        WHERE g.wallet_id = $1
@@ -332,8 +350,10 @@ export class GenerationService {
     return {
       data: page.map((g) => ({
         id: g.id,
+        kind: g.kind,
         status: g.status,
         variant: g.variant,
+        price: { dimensions: g.dimensions ?? {}, version: g.price_version, unit_price: formatTokens(BigInt(g.unit_price)) },
         n: g.n,
         delivered: g.delivered,
         batch_id: g.batch_id,

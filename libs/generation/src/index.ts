@@ -13,5 +13,5 @@ export {
   startFakeProvider,
 } from './providers/fake-provider.server.js';
 export { FILES_ROUTE, ImageStorage } from './storage.js';
-export { GenerationErrorDto } from './dto/views.dto.js';
+export { GenerationErrorDto, GenerationPriceDto } from './dto/views.dto.js';
 export { EDIT_BODY_LIMIT, IMAGE_EDITS_ROUTE, MAX_INPUT_IMAGE_BYTES, MAX_INPUT_IMAGES } from './variants.js';

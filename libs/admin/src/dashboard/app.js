@@ -2,11 +2,12 @@
 import { api, ApiError, guarded, hideError, hideNotice, session, setAuthFailureHandler, showError } from './api.js';
 import { closeConfirm, initDialog } from './dialog.js';
 import { loadHooks } from './hooks.js';
+import { loadPrices } from './prices.js';
 import { $, $$, clear, show } from './dom.js';
 import { initAudit, initSummary, loadAudit, loadSummary, presetAudit } from './reports.js';
 import { currentOwner, initWallet, loadWallet, resetWallet } from './wallet.js';
 
-const VIEWS = ['sign-in', 'wallet', 'audit', 'summary', 'hooks'];
+const VIEWS = ['sign-in', 'wallet', 'audit', 'summary', 'hooks', 'prices'];
 
 function showView(name) {
   for (const v of VIEWS) show($(`#view-${v}`), v === name);
@@ -44,6 +45,10 @@ async function route() {
     case 'hooks':
       showView('hooks');
       await guarded(loadHooks);
+      break;
+    case 'prices':
+      showView('prices');
+      await guarded(loadPrices);
       break;
     default: {
       showView('wallet');

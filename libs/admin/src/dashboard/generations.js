@@ -3,6 +3,7 @@
 // button for what is left to refund.
 import { api, guarded, seg } from './api.js';
 import { $, el, fillRows, fmtTime, formatTokens, parseTokens, show } from './dom.js';
+import { dimensionsText } from './prices.js';
 
 const PAGE = 20;
 const PROMPT_SHOWN = 60;
@@ -68,6 +69,7 @@ function row(g) {
     ),
     el('td', { class: 'prompt', title: g.prompt_truncated ? `${g.prompt}…` : g.prompt, dataset: { testid: 'generation-prompt' } }, prompt),
     el('td', {}, g.variant),
+    el('td', { dataset: { testid: 'generation-price' } }, pricedAt(g.price)),
     el('td', { class: 'num', dataset: { testid: 'generation-delivered' } }, `${g.delivered} of ${g.n}`),
     el('td', { class: 'num' }, g.tokens_used),
     el('td', { class: 'num' }, g.refunded),
@@ -95,4 +97,10 @@ function row(g) {
       ),
     ),
   );
+}
+
+/** "3.540 per image · v1 · quality high, size 1024x1024": the price it was reserved at, and the dimensions that chose it. */
+function pricedAt(p) {
+  const version = p.version === null ? 'version not recorded' : `v${p.version}`;
+  return `${p.unit_price} per image · ${version} · ${dimensionsText(p.dimensions)}`;
 }

@@ -1,5 +1,5 @@
 import { EnumProp, InstantProp, IntProp, JsonObjectProp, NextCursorProp, StringProp, TokensProp, UsdProp } from '@app/common';
-import { GenerationErrorDto } from '@app/generation';
+import { GenerationErrorDto, GenerationPriceDto } from '@app/generation';
 import { BalanceDto, WalletDto } from '@app/ledger';
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { ACTIONS } from './admin.dto.js';
@@ -26,10 +26,14 @@ export class PendingReservationDto {
 export class WalletGenerationDto {
   @StringProp('The generation id.', { example: 'gen_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
   id!: string;
+  @EnumProp(['generate', 'edit'], 'A generation from a prompt, or an edit of input images.')
+  kind!: 'generate' | 'edit';
   @EnumProp(['queued', 'running', 'succeeded', 'failed'], 'Where it is.')
   status!: 'queued' | 'running' | 'succeeded' | 'failed';
   @StringProp('The variant.', { example: 'gpt-image-1-min' })
   variant!: string;
+  @ApiProperty({ type: GenerationPriceDto, description: 'What it was priced at, and why (the dimensions of the price it matched).' })
+  price!: GenerationPriceDto;
   @IntProp('Images asked for.')
   n!: number;
   @IntProp('Images delivered (and charged for) so far.')

@@ -17,6 +17,7 @@ import { LeanHotPath1764900001000 } from './1764900001000-LeanHotPath.js';
 import { AddPriceDimensions1765100000000 } from './1765100000000-AddPriceDimensions.js';
 import { AddGenerationCosts1765100001000 } from './1765100001000-AddGenerationCosts.js';
 import { AddMeteredPrices1765200000000 } from './1765200000000-AddMeteredPrices.js';
+import { CreateMeteredReservations1765200001000 } from './1765200001000-CreateMeteredReservations.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   AddPriceDimensions1765100000000,
   AddGenerationCosts1765100001000,
   AddMeteredPrices1765200000000,
+  CreateMeteredReservations1765200001000,
 ];

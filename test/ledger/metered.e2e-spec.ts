@@ -126,6 +126,22 @@ describe('metered reservations: estimate at reserve, usage at settle', () => {
     expect((await t().verify()).violations).toEqual([]);
   });
 
+  it('takes no overage from a frozen wallet: beyond the hold is uncollected', async () => {
+    await wallet('mt_frozen');
+    const r = await reserve('mt_frozen', { ...LLM, max_overage: '5' });
+    const frozen = await call(
+      t(),
+      'POST',
+      '/v1/admin/wallets/mt_frozen/freeze',
+      { reason: 'fraud review' },
+      { key: t().adminKey, idem: idemKey() },
+    );
+    expect(frozen.body.status).toBe('frozen');
+    const s = await settle(r.body.id, { usage: { input_tokens: 200_000, output_tokens: 100_000 } });
+    expect(s.body).toMatchObject({ settled: '1.050', overage: '0.000', uncollected: '1.050' });
+    expect(await balance('mt_frozen')).toEqual({ available: '13.950', held: '0.000' });
+  });
+
   it('meters video by the second, with fractional seconds', async () => {
     await wallet('mt_video');
     const r = await reserve('mt_video', { variant: 'sora-2', estimate: { seconds: '4.5' } });
@@ -204,6 +220,21 @@ describe('metered reservations: estimate at reserve, usage at settle', () => {
     expect(got).toMatchObject({ settled: '1.050', overage: '0.500', uncollected: '0.550' });
     expect(await events('mt_race', 'reservation.overage')).toHaveLength(1);
     expect(await events('mt_race', 'usage.uncollected')).toHaveLength(1);
+  });
+
+  it('reports the overage as spent and the uncollected share as not', async () => {
+    await wallet('mt_report');
+    const summary = async () => (await call(t(), 'GET', '/v1/admin/reports/summary', undefined, { key: t().adminKey })).body;
+    const before = await summary();
+    const r = await reserve('mt_report', { ...LLM, max_overage: '0.5' });
+    await settle(r.body.id, { usage: { input_tokens: 200_000, output_tokens: 100_000 } });
+    const after = await summary();
+    const mt = (s: string) => Math.round(Number(s) * 1000);
+    // 1.050 from the hold and 0.500 of overage were spent; the 0.550 uncollected was not.
+    expect(mt(after.tokens.spent) - mt(before.tokens.spent)).toBe(1550);
+    const variant = (b: { usd_by_variant: { variant: string; tokens: string }[] }) =>
+      mt(b.usd_by_variant.find((v) => v.variant === 'gpt-4o-mini')?.tokens ?? '0');
+    expect(variant(after) - variant(before)).toBe(1550);
   });
 
   it('counts the overage in the budgets of the hold', async () => {

@@ -3231,6 +3231,8 @@ export interface operations {
                 quality?: string;
                 /** @description Input images of an edit (1-16). */
                 input_images?: string;
+                /** @description A metered variant's unit: 1k_input_tokens, 1k_output_tokens, second or image. */
+                meter?: string;
             };
             header?: never;
             path: {

@@ -124,6 +124,20 @@ describe('metered reservations: estimate at reserve, usage at settle', () => {
     expect(s.body).toMatchObject({ settled: '12.000', overage: '3.000', uncollected: '5.000' });
     expect(await balance('mt_poor')).toEqual({ available: '0.000', held: '0.000' });
     expect((await t().verify()).violations).toEqual([]);
+    // ledger verify catches an uncollected share that its transfers do not book.
+    const db = t().app.get(Database);
+    await db.query(`UPDATE reservations SET uncollected = uncollected + 1 WHERE id = $1`, [r.body.id]);
+    try {
+      const broken = (await t().verify()).violations.map((v) => v.invariant);
+      expect(broken).toEqual([
+        "8. a metered reservation's overage and uncollected are its transfers' entries",
+        '8. a settled metered reservation charged what its usage costs at its meters',
+        '8. the uncollected_usage account is minus all uncollected usage',
+      ]);
+    } finally {
+      await db.query(`UPDATE reservations SET uncollected = uncollected - 1 WHERE id = $1`, [r.body.id]);
+    }
+    expect((await t().verify()).violations).toEqual([]);
   });
 
   it('takes no overage from a frozen wallet: beyond the hold is uncollected', async () => {

@@ -47,6 +47,21 @@ describe('price list and HTTP edge', () => {
     expect(r.body.data).toHaveLength(51);
   });
 
+  it('gets the price of one meter of a metered variant', async () => {
+    const out = await call(t, 'GET', '/v1/prices/gpt-4o-mini?meter=1k_output_tokens');
+    expect([out.status, out.body.tokens, out.body.unit, out.body.dimensions]).toEqual([
+      200,
+      '0.013',
+      '1k_output_tokens',
+      { meter: '1k_output_tokens' },
+    ]);
+    const none = await call(t, 'GET', '/v1/prices/gpt-4o-mini');
+    expect([none.status, none.body.code]).toEqual([422, 'price_not_found']);
+    expect(none.body.detail).toContain('priced by meter');
+    const bad = await call(t, 'GET', '/v1/prices/sora-2?meter=minute');
+    expect([bad.status, bad.body.code]).toEqual([400, 'validation_error']);
+  });
+
   it('gets one variant, and 404s an unknown one', async () => {
     const one = await call(t, 'GET', '/v1/prices/gpt-image-2-cloudflare');
     expect(one.status).toBe(200);

@@ -188,8 +188,10 @@ export class VerifyService {
     add(
       '8. a settled metered reservation charged what its usage costs at its meters',
       await q(
-        `SELECT id, (settled + overage + uncollected)::text AS charged, ledger_usage_cost(meters, usage)::text AS cost FROM reservations
-         WHERE meters IS NOT NULL AND status = 'settled' AND (usage IS NULL OR settled + overage + uncollected <> ledger_usage_cost(meters, usage)) LIMIT ${LIMIT}`,
+        // CASE, not OR: SQL does not promise to skip ledger_usage_cost of a NULL usage, which it would refuse.
+        `SELECT id, (settled + overage + uncollected)::text AS charged, c.cost::text AS cost
+         FROM reservations, LATERAL (SELECT CASE WHEN usage IS NOT NULL THEN ledger_usage_cost(meters, usage) END AS cost) c
+         WHERE meters IS NOT NULL AND status = 'settled' AND c.cost IS DISTINCT FROM settled + overage + uncollected LIMIT ${LIMIT}`,
       ),
       (r) => `reservation ${String(r.id)} charged ${String(r.charged)} for a usage that costs ${String(r.cost)}`,
     );

@@ -90,6 +90,18 @@ export class PriceQuery {
   @IsString()
   @Matches(/^([1-9]|1[0-6])$/, { message: 'input_images must be a whole number 1-16' })
   input_images?: string;
+
+  @ApiPropertyOptional({
+    description: "A metered variant's unit: 1k_input_tokens, 1k_output_tokens, second or image.",
+    pattern: '^(1k_input_tokens|1k_output_tokens|second|image)$',
+    example: '1k_input_tokens',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(1k_input_tokens|1k_output_tokens|second|image)$/, {
+    message: 'meter must be 1k_input_tokens, 1k_output_tokens, second or image',
+  })
+  meter?: string;
 }
 
 const DIMENSION_NAME = /^[a-z][a-z0-9_]{0,31}$/;

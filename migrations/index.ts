@@ -16,6 +16,8 @@ import { IndexAdminSearch1764900000000 } from './1764900000000-IndexAdminSearch.
 import { LeanHotPath1764900001000 } from './1764900001000-LeanHotPath.js';
 import { AddPriceDimensions1765100000000 } from './1765100000000-AddPriceDimensions.js';
 import { AddGenerationCosts1765100001000 } from './1765100001000-AddGenerationCosts.js';
+import { AddMeteredPrices1765200000000 } from './1765200000000-AddMeteredPrices.js';
+import { CreateMeteredReservations1765200001000 } from './1765200001000-CreateMeteredReservations.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -37,4 +39,6 @@ export const MIGRATIONS = [
   LeanHotPath1764900001000,
   AddPriceDimensions1765100000000,
   AddGenerationCosts1765100001000,
+  AddMeteredPrices1765200000000,
+  CreateMeteredReservations1765200001000,
 ];

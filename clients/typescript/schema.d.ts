@@ -156,7 +156,7 @@ export interface paths {
         put?: never;
         /**
          * Reserve tokens
-         * @description Holds `amount` tokens, or `quantity` x the variant's current unit price, until settled, released or expired. The hold spends buckets in order: earliest expiry first.
+         * @description Holds `amount` tokens, or `quantity` x the variant's current unit price, or for a metered variant (gpt-4o-mini per 1K input and output tokens, sora-2 per second) what `estimate` costs at its current meters, rounded up to the next millitoken once. Until settled, released or expired. The hold spends buckets in order: earliest expiry first.
          */
         post: operations["ReservationController_create"];
         delete?: never;
@@ -193,7 +193,7 @@ export interface paths {
         put?: never;
         /**
          * Settle a reservation
-         * @description Charges `amount` (default: all of it) of a pending reservation; the rest returns to the buckets it came from.
+         * @description Charges `amount` (default: all of it) of a pending reservation; the rest returns to the buckets it came from. A metered reservation is settled with `usage` instead, charged at the reservation's own meters: up to the hold from the hold (the rest returns), beyond it up to `max_overage` from the wallet's live buckets in the same transaction, and what is left is recorded as `uncollected` (event usage.uncollected).
          */
         post: operations["ReservationController_settle"];
         delete?: never;
@@ -1003,6 +1003,11 @@ export interface components {
              *     - `payment_method_required` (422): auto top-up needs a saved payment method: a pack Checkout with save_payment_method, or a setup session
              *     - `price_not_found` (422): the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved
              *     - `zero_price` (422): the variant is free, so there is nothing to reserve
+             *     - `variant_not_metered` (422): an estimate was given for a variant that is not metered (reserve it by quantity)
+             *     - `meter_not_priced` (422): the estimate or usage names a field (input_tokens, seconds, ...) the variant has no meter for
+             *     - `empty_estimate` (422): the estimate costs nothing, so there is nothing to reserve
+             *     - `usage_required` (422): the reservation is metered: settle it with {usage}, not an amount or no body
+             *     - `reservation_not_metered` (422): usage was given to settle a reservation that is not metered (settle it with {amount})
              *     - `insufficient_funds` (402): the wallet has too few available tokens; `detail` says how many it has
              *     - `budget_exceeded` (402): the reservation would take a budget past its limit; `detail` names the budget, its limit, what is used and when it resets
              *     - `wallet_frozen` (423): the wallet is frozen: spending is blocked
@@ -1018,7 +1023,7 @@ export interface components {
              * @example insufficient_funds
              * @enum {string}
              */
-            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "input_image_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "price_not_found" | "zero_price" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
+            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "input_image_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "price_not_found" | "zero_price" | "variant_not_metered" | "meter_not_priced" | "empty_estimate" | "usage_required" | "reservation_not_metered" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
             /** @description The invalid fields, on a validation_error. */
             errors?: components["schemas"]["ProblemFieldError"][];
         };
@@ -1042,7 +1047,7 @@ export interface components {
                 [key: string]: components["schemas"]["HealthCheck"];
             };
         };
-        /** @description What the price is keyed by besides the variant; every value is a string. Empty for a flat price. Image variants use size, quality and (edits) input_images; other model families add their own names. */
+        /** @description What the price is keyed by besides the variant; every value is a string. Empty for a flat price. Image variants use size, quality and (edits) input_images; metered variants (LLM, video) meter, one price per unit; other model families add their own names. */
         PriceDimensions: {
             /**
              * @description Output size, WIDTHxHEIGHT.
@@ -1059,6 +1064,11 @@ export interface components {
              * @example 1
              */
             input_images?: string;
+            /**
+             * @description A metered variant's unit this price is for (1k_input_tokens, 1k_output_tokens, second, image): one price per meter.
+             * @example 1k_input_tokens
+             */
+            meter?: string;
         };
         /** @description A version of a variant price per unit, for one combination of dimensions. */
         Price: {
@@ -1236,6 +1246,28 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             next_cursor: string | null;
         };
+        UsageDto: {
+            /**
+             * @description LLM input tokens (unit 1k_input_tokens).
+             * @example 1200
+             */
+            input_tokens?: number;
+            /**
+             * @description LLM output tokens (unit 1k_output_tokens).
+             * @example 350
+             */
+            output_tokens?: number;
+            /**
+             * @description Seconds of video or audio (unit second): a decimal >= 0 with at most 6 places, as a string or number.
+             * @example 4.5
+             */
+            seconds?: string;
+            /**
+             * @description Units of a per-unit meter (unit image): a decimal >= 0 with at most 6 places, as a string or number.
+             * @example 1
+             */
+            quantity?: string;
+        };
         CreateReservationDto: {
             /**
              * @description Tokens to hold, more than 0. Give this, or variant and quantity (not both). A token amount (1 token = $0.10): a decimal string with at most 3 decimals ("3.540"), or a JSON number with at most 3 decimals (3.54). An exponent, more decimals, NaN or more than 1,000,000,000 tokens is a 400 validation_error.
@@ -1243,7 +1275,7 @@ export interface components {
              */
             amount?: string;
             /**
-             * @description A price-list variant (GET /v1/prices); the hold is quantity x its current unit price. Goes with quantity, instead of amount.
+             * @description A price-list variant (GET /v1/prices); the hold is quantity x its current unit price, or for a metered variant what `estimate` costs at its current meters. Goes with quantity or estimate, instead of amount.
              * @example gpt-image-1-min
              */
             variant?: string;
@@ -1252,6 +1284,13 @@ export interface components {
              * @example 1
              */
             quantity?: number;
+            /** @description For a metered variant (gpt-4o-mini, sora-2): the usage expected. The hold is what it costs at the current price of each meter, rounded up to the next millitoken once; the reservation keeps those prices for its settle. Goes with variant, instead of quantity or amount. */
+            estimate?: components["schemas"]["UsageDto"];
+            /**
+             * @description With estimate: tokens a settle may take from the wallet's live buckets beyond the hold when the usage costs more (default 0); what is beyond that is recorded as uncollected. A token amount (1 token = $0.10): a decimal string with at most 3 decimals ("3.540"), or a JSON number with at most 3 decimals (3.54). An exponent, more decimals, NaN or more than 1,000,000,000 tokens is a 400 validation_error.
+             * @example 1.000
+             */
+            max_overage?: string;
             /**
              * @description Seconds until the hold lapses and its tokens return to the wallet (default RESERVATION_DEFAULT_TTL_S, 900; at most RESERVATION_MAX_TTL_S, 86400).
              * @example 900
@@ -1276,6 +1315,41 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+        };
+        /** @description The price of one unit of a metered reservation. */
+        Meter: {
+            /**
+             * @description The price row (GET /v1/prices).
+             * @example 49
+             */
+            price_id: string;
+            /**
+             * @description Its price version.
+             * @example 1
+             */
+            version: number;
+            /**
+             * @description Tokens per unit (per 1K tokens for the 1k_* units).
+             * @example 3.540
+             */
+            tokens: string;
+        };
+        /** @description What a metered call used or was estimated to use (the fields its variant meters). */
+        Usage: {
+            /** @description LLM input tokens (unit 1k_input_tokens). */
+            input_tokens?: number;
+            /** @description LLM output tokens (unit 1k_output_tokens). */
+            output_tokens?: number;
+            /**
+             * @description Seconds (unit second), a decimal string.
+             * @example 4.5
+             */
+            seconds?: string;
+            /**
+             * @description Units (unit image), a decimal string.
+             * @example 1
+             */
+            quantity?: string;
         };
         /** @description A hold of tokens, until settled, released or expired. */
         Reservation: {
@@ -1340,8 +1414,40 @@ export interface components {
             variant?: string;
             /** @description The quantity, when reserved by variant. */
             quantity?: number;
-            /** @description The price version it was priced at, when reserved by variant. */
+            /** @description The price version it was priced at, when reserved by variant and quantity. */
             price_version?: number;
+            /**
+             * @description A metered reservation: the price of each unit it is charged at (its versions, whatever the price list says by its settle).
+             * @example {
+             *       "1k_input_tokens": {
+             *         "price_id": "49",
+             *         "version": 1,
+             *         "tokens": "0.004"
+             *       }
+             *     }
+             */
+            meters?: {
+                [key: string]: components["schemas"]["Meter"];
+            };
+            /** @description A metered reservation: the usage it was reserved for. */
+            estimate?: components["schemas"]["Usage"];
+            /** @description A metered reservation: the usage it was settled with; null while pending or when it ended otherwise. */
+            usage?: components["schemas"]["Usage"] | null;
+            /**
+             * @description A metered reservation: what a settle may take from the live buckets beyond the hold.
+             * @example 3.540
+             */
+            max_overage?: string;
+            /**
+             * @description A metered reservation: what its settle took from the live buckets beyond the hold (the usage cost more than the hold).
+             * @example 3.540
+             */
+            overage?: string;
+            /**
+             * @description A metered reservation: what its usage cost beyond the hold and the overage, which the wallet did not pay (booked to uncollected_usage).
+             * @example 3.540
+             */
+            uncollected?: string;
         };
         SettleReservationDto: {
             /**
@@ -1349,6 +1455,8 @@ export interface components {
              * @example 2.000
              */
             amount?: string;
+            /** @description For a metered reservation (and only for one; not with amount): what was used. It is charged at the reservation's meters (its price versions); above the hold, up to max_overage is taken from the live buckets and the rest is recorded as uncollected. */
+            usage?: components["schemas"]["UsageDto"];
         };
         ExtendReservationDto: {
             /**
@@ -2915,7 +3023,7 @@ export interface components {
              *       "alert.triggered"
              *     ]
              */
-            types?: ("wallet.created" | "credit.created" | "reservation.created" | "reservation.settled" | "reservation.released" | "reservation.expired" | "credit.expired" | "credit.clawed_back" | "wallet.frozen" | "wallet.unfrozen" | "alert.triggered" | "alert.resolved" | "auto_top_up.succeeded" | "auto_top_up.failed")[];
+            types?: ("wallet.created" | "credit.created" | "reservation.created" | "reservation.settled" | "reservation.released" | "reservation.expired" | "reservation.overage" | "usage.uncollected" | "credit.expired" | "credit.clawed_back" | "wallet.frozen" | "wallet.unfrozen" | "alert.triggered" | "alert.resolved" | "auto_top_up.succeeded" | "auto_top_up.failed")[];
             /** @description The HMAC-SHA256 key of the Webhook-Signature header: 16-256 printable ASCII characters. Absent on create: one is generated and returned once; absent on replace: the current one is kept. */
             secret?: string;
             /** @description true pauses deliveries (events keep being queued for the endpoint); false resumes them. Absent: unchanged (a new endpoint is enabled). */
@@ -3130,6 +3238,8 @@ export interface operations {
                 quality?: string;
                 /** @description Input images of an edit (1-16). */
                 input_images?: string;
+                /** @description A metered variant's unit: 1k_input_tokens, 1k_output_tokens, second or image. */
+                meter?: string;
             };
             header?: never;
             path: {
@@ -3662,7 +3772,13 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `zero_price`: the variant is free, so there is nothing to reserve */
+            /**
+             * @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved
+             *     - `zero_price`: the variant is free, so there is nothing to reserve
+             *     - `variant_not_metered`: an estimate was given for a variant that is not metered (reserve it by quantity)
+             *     - `meter_not_priced`: the estimate or usage names a field (input_tokens, seconds, ...) the variant has no meter for
+             *     - `empty_estimate`: the estimate costs nothing, so there is nothing to reserve
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3670,7 +3786,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {string} */
-                        code: "zero_price";
+                        code: "price_not_found" | "zero_price" | "variant_not_metered" | "meter_not_priced" | "empty_estimate";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
@@ -3916,7 +4032,12 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `amount_exceeds_reservation`: the amount to settle is more than the reservation holds */
+            /**
+             * @description - `amount_exceeds_reservation`: the amount to settle is more than the reservation holds
+             *     - `usage_required`: the reservation is metered: settle it with {usage}, not an amount or no body
+             *     - `reservation_not_metered`: usage was given to settle a reservation that is not metered (settle it with {amount})
+             *     - `meter_not_priced`: the estimate or usage names a field (input_tokens, seconds, ...) the variant has no meter for
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3924,7 +4045,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {string} */
-                        code: "amount_exceeds_reservation";
+                        code: "amount_exceeds_reservation" | "usage_required" | "reservation_not_metered" | "meter_not_priced";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
@@ -5145,7 +5266,7 @@ export interface operations {
                 limit?: number;
                 /** @description Only this wallet's events. */
                 owner_id?: string;
-                /** @description Only these types, comma-separated: wallet.created, credit.created, reservation.created, reservation.settled, reservation.released, reservation.expired, credit.expired, credit.clawed_back, wallet.frozen, wallet.unfrozen, alert.triggered, alert.resolved, auto_top_up.succeeded, auto_top_up.failed. */
+                /** @description Only these types, comma-separated: wallet.created, credit.created, reservation.created, reservation.settled, reservation.released, reservation.expired, reservation.overage, usage.uncollected, credit.expired, credit.clawed_back, wallet.frozen, wallet.unfrozen, alert.triggered, alert.resolved, auto_top_up.succeeded, auto_top_up.failed. */
                 types?: string;
             };
             header?: never;

@@ -21,6 +21,10 @@ type Op =
   | { kind: 'reserve'; wallet: number; mt: number; ttlS: number | null; form: AmountForm }
   | { kind: 'settle'; pick: number; pendingOnly: boolean; mode: SettleMode; frac: number; form: AmountForm }
   | { kind: 'release'; pick: number; pendingOnly: boolean }
+  | { kind: 'reserveMetered'; wallet: number; input: number; output: number; maxOverageMt: number }
+  /** Usage as a share of the estimate, in thousandths (0: nothing used; 3000: three times the estimate). */
+  | { kind: 'settleUsage'; pick: number; pendingOnly: boolean; perMille: number }
+  | { kind: 'extend'; pick: number; pendingOnly: boolean; expiresInS: number }
   | { kind: 'replay'; pick: number; sameBody: boolean }
   | { kind: 'advance'; ms: number }
   | { kind: 'sweep' }
@@ -60,6 +64,35 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({
+      kind: fc.constant('reserveMetered' as const),
+      wallet: fc.nat({ max: OWNERS - 1 }),
+      // gpt-4o-mini: up to 12.000 tokens of input and 6.500 of output, sometimes none of one or both.
+      input: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3_000_000 })),
+      output: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 500_000 })),
+      maxOverageMt: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 8000 })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('settleUsage' as const),
+      pick: fc.nat(),
+      pendingOnly: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+      perMille: fc.constantFrom(0, 1, 500, 999, 1000, 1001, 1500, 3000),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('extend' as const),
+      pick: fc.nat(),
+      pendingOnly: fc.boolean(),
+      expiresInS: fc.constantFrom(30, 600, 3600, 172_800),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
       kind: fc.constant('replay' as const),
       pick: fc.nat(),
       sameBody: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
@@ -77,6 +110,16 @@ const FREE_WEEKLY_MT = 15_000;
 /** A Monday 01:00 UTC: a run (at most 25 x 20 minutes) never leaves the ISO week. */
 const RUN_START = '2030-06-10T01:00:00.000Z';
 const UNKNOWN_RESERVATION = 'res_00000000000000000000000000000000';
+/** The seeded gpt-4o-mini meters (AddMeteredPrices), mt per 1K tokens; the model test never changes prices. */
+const MT_PER_1K_INPUT = 4;
+const MT_PER_1K_OUTPUT = 13;
+/** GENERATION_MAX_HOLD_S: a hold is never extended past 48 h after it was made. */
+const MAX_HOLD_MS = 172_800_000;
+
+/** The rounding rule, independently: exact in integers, rounded up to the next millitoken once. */
+function usageCost(input: number, output: number): number {
+  return Math.floor((input * MT_PER_1K_INPUT + output * MT_PER_1K_OUTPUT + 999) / 1000);
+}
 
 function fmt(mt: number): string {
   return `${Math.floor(mt / 1000)}.${String(mt % 1000).padStart(3, '0')}`;
@@ -97,13 +140,18 @@ interface ModelReservation {
   reserved: number;
   status: 'pending' | 'settled' | 'released' | 'expired';
   expiresAt: number;
+  createdAt: number;
+  metered?: { input: number; output: number; maxOverage: number };
 }
 
 /** A value-moving request as the model understands it. */
 type Req =
   | { type: 'reserve'; owner: string; mt: number; ttlS: number | null; form: AmountForm }
   | { type: 'settle'; res: string; mt: number | null; form: AmountForm }
-  | { type: 'release'; res: string };
+  | { type: 'release'; res: string }
+  | { type: 'reserveMetered'; owner: string; input: number; output: number; maxOverageMt: number }
+  | { type: 'settleUsage'; res: string; input: number; output: number }
+  | { type: 'extend'; res: string; expiresInS: number };
 
 interface Prediction {
   status: number;
@@ -112,6 +160,12 @@ interface Prediction {
   /** Checks the success body and applies the effect to the model. */
   apply?: (body: any) => void;
 }
+
+/** How often each outcome was reached: the sequences must reach the interesting ones, not only the happy path. */
+const stats: Record<string, number> = {};
+const count = (what: string) => {
+  stats[what] = (stats[what] ?? 0) + 1;
+};
 
 class Model {
   wallets = new Map<string, ModelWallet>();
@@ -138,6 +192,41 @@ class Model {
   }
 
   predict(req: Req): Prediction {
+    if (req.type === 'reserveMetered') {
+      const w = this.wallets.get(req.owner)!;
+      const cost = usageCost(req.input, req.output);
+      if (cost === 0) return { status: 422, code: 'empty_estimate' };
+      if (cost > w.available)
+        return { status: 402, code: 'insufficient_funds', detailContains: `has ${fmt(w.available)} tokens available` };
+      return {
+        status: 201,
+        apply: (body) => {
+          expect(body).toMatchObject({
+            owner_id: req.owner,
+            status: 'pending',
+            reserved: fmt(cost),
+            variant: 'gpt-4o-mini',
+            estimate: { input_tokens: req.input, output_tokens: req.output },
+            usage: null,
+            max_overage: fmt(req.maxOverageMt),
+            overage: '0.000',
+            uncollected: '0.000',
+          });
+          w.available -= cost;
+          w.held += cost;
+          const metered = { input: req.input, output: req.output, maxOverage: req.maxOverageMt };
+          this.reservations.push({
+            id: body.id,
+            owner: req.owner,
+            reserved: cost,
+            status: 'pending',
+            expiresAt: this.now + 900_000,
+            createdAt: this.now,
+            metered,
+          });
+        },
+      };
+    }
     if (req.type === 'reserve') {
       const w = this.wallets.get(req.owner)!;
       if (req.mt > w.available) {
@@ -157,7 +246,7 @@ class Model {
           expect(body.expires_at).toBe(new Date(expiresAt).toISOString());
           w.available -= req.mt;
           w.held += req.mt;
-          this.reservations.push({ id: body.id, owner: req.owner, reserved: req.mt, status: 'pending', expiresAt });
+          this.reservations.push({ id: body.id, owner: req.owner, reserved: req.mt, status: 'pending', expiresAt, createdAt: this.now });
         },
       };
     }
@@ -166,6 +255,55 @@ class Model {
     // A hold past its expiry, swept or not, is reservation_expired; a finished one is not pending.
     if (r.status !== 'pending' && r.status !== 'expired') return { status: 409, code: 'reservation_not_pending' };
     if (r.status === 'expired' || r.expiresAt <= this.now) return { status: 409, code: 'reservation_expired' };
+    if (req.type === 'extend') {
+      const expiresAt = Math.max(r.expiresAt, Math.min(this.now + req.expiresInS * 1000, r.createdAt + MAX_HOLD_MS));
+      return {
+        status: 200,
+        apply: (body) => {
+          expect(body).toMatchObject({
+            id: r.id,
+            status: 'pending',
+            reserved: fmt(r.reserved),
+            expires_at: new Date(expiresAt).toISOString(),
+          });
+          r.expiresAt = expiresAt;
+        },
+      };
+    }
+    if (req.type === 'settleUsage') {
+      if (!r.metered) return { status: 422, code: 'reservation_not_metered' };
+      const meter = r.metered;
+      const cost = usageCost(req.input, req.output);
+      return {
+        status: 200,
+        apply: (body) => {
+          const w = this.wallets.get(r.owner)!;
+          const charge = Math.min(cost, r.reserved);
+          const released = r.reserved - charge;
+          // Above the hold: from the live buckets (after the release) up to max_overage; the rest is uncollected.
+          const beyond = cost - charge;
+          const overage = Math.min(beyond, meter.maxOverage, w.available + released);
+          const uncollected = beyond - overage;
+          expect(body).toMatchObject({
+            id: r.id,
+            status: 'settled',
+            reserved: fmt(r.reserved),
+            settled: fmt(charge),
+            released: fmt(released),
+            overage: fmt(overage),
+            uncollected: fmt(uncollected),
+            usage: { input_tokens: req.input, output_tokens: req.output },
+          });
+          if (overage > 0) count('overage');
+          if (uncollected > 0) count('uncollected');
+          w.held -= r.reserved;
+          w.available += released - overage;
+          r.status = 'settled';
+        },
+      };
+    }
+    // A metered hold is settled by its usage only.
+    if (req.type === 'settle' && r.metered) return { status: 422, code: 'usage_required' };
     const charge = req.type === 'release' ? 0 : (req.mt ?? r.reserved);
     if (charge > r.reserved) return { status: 422, code: 'amount_exceeds_reservation' };
     const status = req.type === 'release' ? 'released' : 'settled';
@@ -219,6 +357,19 @@ function httpOf(req: Req): { method: string; path: string; body: unknown } {
       };
     case 'release':
       return { method: 'POST', path: `/v1/reservations/${req.res}/release`, body: undefined };
+    case 'reserveMetered': {
+      const body: Record<string, unknown> = { variant: 'gpt-4o-mini', estimate: { input_tokens: req.input, output_tokens: req.output } };
+      if (req.maxOverageMt > 0) body.max_overage = fmt(req.maxOverageMt);
+      return { method: 'POST', path: `/v1/wallets/${req.owner}/reservations`, body };
+    }
+    case 'settleUsage':
+      return {
+        method: 'POST',
+        path: `/v1/reservations/${req.res}/settle`,
+        body: { usage: { input_tokens: req.input, output_tokens: req.output } },
+      };
+    case 'extend':
+      return { method: 'POST', path: `/v1/reservations/${req.res}/extend`, body: { expires_in: req.expiresInS } };
   }
 }
 
@@ -231,6 +382,12 @@ function otherBody(req: Req): Req {
       return { ...req, mt: req.mt === null ? 0 : req.mt + 1 };
     case 'release':
       return { type: 'settle', res: req.res, mt: null, form: 'string' };
+    case 'reserveMetered':
+    case 'settleUsage':
+      return { ...req, input: req.input + 1 };
+    case 'extend':
+      // Still a valid body (expires_in is at most 172800).
+      return { ...req, expiresInS: req.expiresInS - 1 };
   }
 }
 
@@ -244,10 +401,6 @@ describe('ledger model (property-based, over HTTP)', () => {
   let feed: FeedConsumer;
   let following: Promise<void>;
   let run = 0;
-  const stats: Record<string, number> = {};
-  const count = (what: string) => {
-    stats[what] = (stats[what] ?? 0) + 1;
-  };
 
   beforeAll(async () => {
     t = await startApp();
@@ -314,6 +467,22 @@ describe('ledger model (property-based, over HTTP)', () => {
       }
       case 'release':
         return send(m, { type: 'release', res: m.pick(op.pick, op.pendingOnly) }, idemKey('model'));
+      case 'reserveMetered':
+        return send(
+          m,
+          { type: 'reserveMetered', owner: m.owners[op.wallet], input: op.input, output: op.output, maxOverageMt: op.maxOverageMt },
+          idemKey('model'),
+        );
+      case 'settleUsage': {
+        // Mostly a pending metered hold; otherwise any reservation (a flat one is 422 reservation_not_metered).
+        const metered = m.reservations.filter((r) => r.metered && r.status === 'pending');
+        const res = op.pendingOnly && metered.length ? metered[op.pick % metered.length].id : m.pick(op.pick, false);
+        const est = m.reservation(res)?.metered ?? { input: 1000, output: 1000 };
+        const usage = (n: number) => Math.floor((n * op.perMille) / 1000);
+        return send(m, { type: 'settleUsage', res, input: usage(est.input), output: usage(est.output) }, idemKey('model'));
+      }
+      case 'extend':
+        return send(m, { type: 'extend', res: m.pick(op.pick, op.pendingOnly), expiresInS: op.expiresInS }, idemKey('model'));
       case 'replay': {
         if (!m.history.length) return;
         const { req, key } = m.history[op.pick % m.history.length];
@@ -424,7 +593,21 @@ describe('ledger model (property-based, over HTTP)', () => {
       expect(owners.length).toBeGreaterThanOrEqual(OWNERS);
       await expectFeedMatchesLedger(t, feed, owners);
       // The sequences reached the interesting outcomes, not only the happy path.
-      for (const outcome of ['reserve_201', 'reserve_402', 'settle_200', 'settle_409', 'settle_422', 'release_200', 'replayed']) {
+      for (const outcome of [
+        'reserve_201',
+        'reserve_402',
+        'settle_200',
+        'settle_409',
+        'settle_422',
+        'release_200',
+        'replayed',
+        'reserveMetered_201',
+        'settleUsage_200',
+        'settleUsage_422',
+        'extend_200',
+        'overage',
+        'uncollected',
+      ]) {
         expect([outcome, (stats[outcome] ?? 0) > 0]).toEqual([outcome, true]);
       }
     },

@@ -46,6 +46,19 @@ const pendingHold = async () => {
   const r = await call(t, 'POST', '/v1/wallets/fz_a/reservations', { amount: '0.5' }, { idem: idemKey('hold') });
   return String(r.body.id);
 };
+const meteredHold = async () => {
+  const r = await call(
+    t,
+    'POST',
+    '/v1/wallets/fz_a/reservations',
+    { variant: 'gpt-4o-mini', estimate: { input_tokens: 1000, output_tokens: 1000 }, max_overage: '0.01' },
+    { idem: idemKey('mhold') },
+  );
+  return String(r.body.id);
+};
+const llmUsage = fc
+  .record({ input_tokens: opt(fc.constantFrom(0, 1, 2500, 1_000_000)), output_tokens: opt(fc.constantFrom(0, 7, 5000)) })
+  .map((u) => defined(u));
 
 const ROUTES: Record<string, Route> = {
   putWallet: {
@@ -64,20 +77,31 @@ const ROUTES: Record<string, Route> = {
         base: fc.oneof(
           fc.record({ amount: fc.constantFrom('0.1', '1', 0.5, '0.001') }),
           fc.constant({ variant: 'gpt-image-1-min', quantity: 1 }),
+          fc
+            .record({ variant: fc.constant('gpt-4o-mini'), estimate: llmUsage, max_overage: opt(fc.constantFrom('0', '1.5', 2)) })
+            .map(defined),
+          fc.record({ variant: fc.constant('sora-2'), estimate: fc.record({ seconds: fc.constantFrom('0.5', 4.25, '10.000001') }) }),
         ),
         expires_in: opt(fc.constant(60)),
         ref: opt(fc.constant('fuzz')),
         metadata,
       })
       .map(({ base, ...rest }) => defined({ ...base, ...rest })),
-    fields: ['amount', 'variant', 'quantity', 'expires_in', 'ref', 'metadata', 'spender_id'],
+    fields: ['amount', 'variant', 'quantity', 'estimate', 'max_overage', 'expires_in', 'ref', 'metadata', 'spender_id'],
   },
   settle: {
     method: 'POST',
     path: (p) => `/v1/reservations/${p}/settle`,
     param: pendingHold,
     valid: fc.oneof(fc.constant(undefined), fc.constant({}), fc.record({ amount: fc.constantFrom('0.1', 0, '0.500') })),
-    fields: ['amount'],
+    fields: ['amount', 'usage'],
+  },
+  settleMetered: {
+    method: 'POST',
+    path: (p) => `/v1/reservations/${p}/settle`,
+    param: meteredHold,
+    valid: fc.record({ usage: llmUsage }),
+    fields: ['usage', 'amount'],
   },
   release: {
     method: 'POST',

@@ -91,7 +91,20 @@ describe('OpenAPI document (GET /docs)', () => {
     expect(post).toBeDefined();
     expect(post.requestBody.content['application/json'].schema.$ref).toBe('#/components/schemas/CreateReservationDto');
     const schema = doc.components.schemas.CreateReservationDto;
-    expect(Object.keys(schema.properties).sort()).toEqual(['amount', 'expires_in', 'metadata', 'quantity', 'ref', 'spender_id', 'variant']);
+    expect(Object.keys(schema.properties).sort()).toEqual([
+      'amount',
+      'estimate',
+      'expires_in',
+      'max_overage',
+      'metadata',
+      'quantity',
+      'ref',
+      'spender_id',
+      'variant',
+    ]);
+    // A metered estimate is a Usage: tokens as integers, seconds and quantity as decimal strings.
+    const usage = doc.components.schemas.UsageDto;
+    expect(Object.keys(usage.properties).sort()).toEqual(['input_tokens', 'output_tokens', 'quantity', 'seconds']);
     for (const [name, p] of Object.entries<any>(schema.properties))
       expect([name, typeof p.description, p.description.length > 0]).toEqual([name, 'string', true]);
     // Token amounts are strings in the document, and say that a number is accepted too.

@@ -30,7 +30,36 @@ describe('price list and HTTP edge', () => {
     expect(flat).toHaveLength(3);
     // gpt-image-1 keyed by quality x size (9) and, for edits, by 1-4 input images as well (36).
     expect(r.body.data.filter((p: { variant: string }) => p.variant === 'gpt-image-1')).toHaveLength(45);
-    expect(r.body.data).toHaveLength(48);
+    // Metered variants: one price per unit, keyed by meter; ceil(cost_micro_usd x 354 / 16700) mt.
+    const metered = r.body.data
+      .filter((p: { dimensions: Record<string, string> }) => p.dimensions.meter !== undefined)
+      .map((p: { variant: string; unit: string; tokens: string; dimensions: Record<string, string> }) => [
+        p.variant,
+        p.unit,
+        p.tokens,
+        p.dimensions.meter,
+      ]);
+    expect(metered).toEqual([
+      ['gpt-4o-mini', '1k_input_tokens', '0.004', '1k_input_tokens'], // $0.15 / 1M: 150 micro-USD per 1K -> 3.18 -> 4 mt
+      ['gpt-4o-mini', '1k_output_tokens', '0.013', '1k_output_tokens'], // $0.60 / 1M: 600 -> 12.72 -> 13 mt
+      ['sora-2', 'second', '2.120', 'second'], // $0.10 a second: 100000 -> 2119.76 -> 2120 mt
+    ]);
+    expect(r.body.data).toHaveLength(51);
+  });
+
+  it('gets the price of one meter of a metered variant', async () => {
+    const out = await call(t, 'GET', '/v1/prices/gpt-4o-mini?meter=1k_output_tokens');
+    expect([out.status, out.body.tokens, out.body.unit, out.body.dimensions]).toEqual([
+      200,
+      '0.013',
+      '1k_output_tokens',
+      { meter: '1k_output_tokens' },
+    ]);
+    const none = await call(t, 'GET', '/v1/prices/gpt-4o-mini');
+    expect([none.status, none.body.code]).toEqual([422, 'price_not_found']);
+    expect(none.body.detail).toContain('priced by meter');
+    const bad = await call(t, 'GET', '/v1/prices/sora-2?meter=minute');
+    expect([bad.status, bad.body.code]).toEqual([400, 'validation_error']);
   });
 
   it('gets one variant, and 404s an unknown one', async () => {

@@ -50,7 +50,7 @@ export class ReportsService {
 
   /**
    * sold: tokens credited by Stripe payments; granted: free and admin grants;
-   * spent: settled to revenue; expired: posted to breakage; refunded: admin
+   * spent: settled to revenue (with a metered hold's overage; uncollected usage was not spent by a wallet); expired: posted to breakage; refunded: admin
    * refunds. Dollars by variant are what was settled, at 1 token = $0.10.
    */
   async summary(fromText?: string, toText?: string) {
@@ -61,7 +61,7 @@ export class ReportsService {
          coalesce(sum(t.amount) FILTER (WHERE t.kind = 'grant'), 0)::text AS granted,
          coalesce(sum(t.amount) FILTER (WHERE t.kind = 'refund'), 0)::text AS refunded,
          (SELECT coalesce(sum(e.amount), 0) FROM entries e JOIN transfers s ON s.id = e.transfer_id
-            WHERE e.account_id = $3 AND s.kind = 'settle' AND s.created_at >= $1 AND s.created_at < $2)::text AS spent,
+            WHERE e.account_id = $3 AND s.kind IN ('settle', 'overage') AND s.created_at >= $1 AND s.created_at < $2)::text AS spent,
          (SELECT coalesce(sum(e.amount), 0) FROM entries e JOIN transfers s ON s.id = e.transfer_id
             WHERE e.account_id = $4 AND s.created_at >= $1 AND s.created_at < $2)::text AS expired
        FROM transfers t WHERE t.created_at >= $1 AND t.created_at < $2`,
@@ -71,7 +71,7 @@ export class ReportsService {
       `SELECT coalesce(r.variant, '(by amount)') AS variant, sum(e.amount)::text AS mt
        FROM transfers t JOIN entries e ON e.transfer_id = t.id AND e.account_id = $3
        JOIN reservations r ON r.id = t.ref
-       WHERE t.kind = 'settle' AND t.created_at >= $1 AND t.created_at < $2
+       WHERE t.kind IN ('settle', 'overage') AND t.created_at >= $1 AND t.created_at < $2
        GROUP BY 1 ORDER BY 1`,
       [from, to, SYSTEM.revenue],
     );
@@ -172,7 +172,7 @@ export class ReportsService {
       `SELECT to_char(d, 'YYYY-MM-DD') AS day,
          coalesce((SELECT sum(t.amount) FROM transfers t WHERE t.kind IN ('purchase', 'plan') AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS sold,
          coalesce((SELECT sum(e.amount) FROM entries e JOIN transfers t ON t.id = e.transfer_id
-                   WHERE e.account_id = $3 AND t.kind = 'settle' AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS spent,
+                   WHERE e.account_id = $3 AND t.kind IN ('settle', 'overage') AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS spent,
          coalesce((SELECT sum(e.amount) FROM entries e JOIN transfers t ON t.id = e.transfer_id
                    WHERE e.account_id = $4 AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS expired
        FROM generate_series(date_trunc('day', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $2::timestamptz, interval '1 day') AS d

@@ -36,7 +36,7 @@ export {
   parseTokens,
 } from './money.js';
 export { type Problem, problemCodeOf, PROBLEM_CONTENT_TYPE, ProblemFilter, problemOf, sendProblem } from './problem.filter.js';
-export { PRICE_QUOTER, type PriceQuoter, type Quote } from './quote.js';
+export { type Meters, PRICE_QUOTER, type PriceQuoter, type Quote } from './quote.js';
 export { APP_CONFIG, LOGGER, MAINTENANCE_QUEUE } from './tokens.js';
 export { createValidationPipe } from './validation.js';
 export {

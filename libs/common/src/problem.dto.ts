@@ -52,6 +52,17 @@ export const ERROR_CODES = {
     meaning: 'the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved',
   },
   zero_price: { status: 422, meaning: 'the variant is free, so there is nothing to reserve' },
+  variant_not_metered: { status: 422, meaning: 'an estimate was given for a variant that is not metered (reserve it by quantity)' },
+  meter_not_priced: {
+    status: 422,
+    meaning: 'the estimate or usage names a field (input_tokens, seconds, ...) the variant has no meter for',
+  },
+  empty_estimate: { status: 422, meaning: 'the estimate costs nothing, so there is nothing to reserve' },
+  usage_required: { status: 422, meaning: 'the reservation is metered: settle it with {usage}, not an amount or no body' },
+  reservation_not_metered: {
+    status: 422,
+    meaning: 'usage was given to settle a reservation that is not metered (settle it with {amount})',
+  },
   insufficient_funds: { status: 402, meaning: 'the wallet has too few available tokens; `detail` says how many it has' },
   budget_exceeded: {
     status: 402,

@@ -9,8 +9,16 @@ export interface Quote {
   version: number;
 }
 
+/** A metered variant's prices in force, by unit (1k_input_tokens, second, ...): what a metered hold records and is charged at. */
+export type Meters = Record<
+  string,
+  { price_id: string; version: number; /** Millitokens per unit, as a decimal string. */ tokens: string }
+>;
+
 export interface PriceQuoter {
   quote(variant: string, quantity: number, at: Date): Promise<Quote>;
+  /** The meters of a metered variant at `at`: 404 variant_not_found, 422 variant_not_metered. */
+  meters(variant: string, at: Date): Promise<Meters>;
 }
 
 export const PRICE_QUOTER = Symbol('PRICE_QUOTER');

@@ -13,6 +13,7 @@ export {
   ledgerError,
   type Reversal,
   type ReversalResult,
+  type Usage,
   type WalletRow,
 } from './ledger.js';
 export { LedgerModule, LedgerWorkerModule } from './ledger.module.js';

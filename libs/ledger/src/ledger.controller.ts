@@ -103,7 +103,7 @@ export class ReservationController {
   @ApiOperation({
     summary: 'Reserve tokens',
     description:
-      "Holds `amount` tokens, or `quantity` x the variant's current unit price, until settled, released or expired. The hold spends buckets in order: earliest expiry first.",
+      "Holds `amount` tokens, or `quantity` x the variant's current unit price, or for a metered variant (gpt-4o-mini per 1K input and output tokens, sora-2 per second) what `estimate` costs at its current meters, rounded up to the next millitoken once. Until settled, released or expired. The hold spends buckets in order: earliest expiry first.",
   })
   @ApiOwnerIdParam()
   @ApiIdempotencyKey()
@@ -120,7 +120,11 @@ export class ReservationController {
     'insufficient_funds',
     'wallet_not_found',
     'variant_not_found',
+    'price_not_found',
     'zero_price',
+    'variant_not_metered',
+    'meter_not_priced',
+    'empty_estimate',
     'wallet_frozen',
     'budget_exceeded',
   )
@@ -145,7 +149,8 @@ export class ReservationController {
   @Post('reservations/:id/settle')
   @ApiOperation({
     summary: 'Settle a reservation',
-    description: 'Charges `amount` (default: all of it) of a pending reservation; the rest returns to the buckets it came from.',
+    description:
+      "Charges `amount` (default: all of it) of a pending reservation; the rest returns to the buckets it came from. A metered reservation is settled with `usage` instead, charged at the reservation's own meters: up to the hold from the hold (the rest returns), beyond it up to `max_overage` from the wallet's live buckets in the same transaction, and what is left is recorded as `uncollected` (event usage.uncollected).",
   })
   @ApiReservationIdParam()
   @ApiIdempotencyKey()
@@ -164,6 +169,9 @@ export class ReservationController {
     'reservation_not_pending',
     'reservation_expired',
     'amount_exceeds_reservation',
+    'usage_required',
+    'reservation_not_metered',
+    'meter_not_priced',
   )
   async settle(
     @Idem() idem: IdempotentRequest,
@@ -171,7 +179,7 @@ export class ReservationController {
     @Body() dto: SettleReservationDto,
     @Res({ passthrough: true }) res: FastifyReply,
   ) {
-    return reply(res, await this.reservations.settle(idem, id, dto.amount));
+    return reply(res, await this.reservations.settle(idem, id, dto));
   }
 
   @Post('reservations/:id/release')

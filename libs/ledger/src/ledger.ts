@@ -8,6 +8,7 @@ import {
   type ErrorCode,
   type IdempotentRequest,
   ledgerOperations,
+  type Meters,
   reservationAge,
   Outcome,
   pgCode,
@@ -41,9 +42,12 @@ export interface WalletRow {
   created_at: Date;
 }
 
+/** A usage of a metered call, as stored: tokens as integers, seconds and quantity as decimal strings. */
+export type Usage = Partial<Record<'input_tokens' | 'output_tokens', number> & Record<'seconds' | 'quantity', string>>;
+
 export interface Hold {
-  /** Millitokens to hold. */
-  amount: bigint;
+  /** Millitokens to hold; null for a metered hold, which holds what its estimate costs (ledger_usage_cost). */
+  amount: bigint | null;
   expiresInS: number;
   price?: { priceId: string; version: number; variant: string } | null;
   quantity?: number | null;
@@ -53,6 +57,8 @@ export interface Hold {
   spenderId?: string | null;
   /** The API key that asked: budgets may limit it. */
   apiKeyId?: string | null;
+  /** A metered hold: its prices by unit, its estimate, and what a settle may take beyond it (mt). */
+  metered?: { variant: string; meters: Meters; estimate: Usage; maxOverage: bigint } | null;
 }
 
 export interface Credit {
@@ -128,8 +134,8 @@ export function ledgerError(e: unknown): unknown {
   return new DomainError(status, code, CODE_TITLES[code] ?? TITLES[status] ?? 'Conflict', detail, undefined, extensions);
 }
 
-const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS r`;
-const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7) AS r`;
+const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) AS r`;
+const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7, $8) AS r`;
 const EXTEND = `SELECT ledger_extend($1, $2, $3, $4, $5, $6, $7) AS r`;
 
 @Injectable()
@@ -201,18 +207,21 @@ export class Ledger {
         ...this.idemParams(idem),
         ownerId,
         id,
-        hold.amount.toString(),
+        hold.amount?.toString() ?? null,
         hold.expiresInS,
         now,
         this.config.freeWeeklyMt.toString(),
         hold.price?.priceId ?? null,
         hold.price?.version ?? null,
-        hold.price?.variant ?? null,
+        hold.price?.variant ?? hold.metered?.variant ?? null,
         hold.quantity ?? null,
         hold.ref ?? null,
         hold.metadata ? JSON.stringify(hold.metadata) : null,
         hold.spenderId ?? null,
         hold.apiKeyId ?? null,
+        hold.metered ? JSON.stringify(hold.metered.meters) : null,
+        hold.metered ? JSON.stringify(hold.metered.estimate) : null,
+        hold.metered ? hold.metered.maxOverage.toString() : '0',
       ],
       tx,
     );
@@ -222,7 +231,7 @@ export class Ledger {
   async reserveAll(
     tx: Tx,
     ownerId: string,
-    holds: (Omit<Hold, 'price' | 'metadata' | 'spenderId' | 'apiKeyId'> & { id: string })[],
+    holds: (Omit<Hold, 'price' | 'metadata' | 'spenderId' | 'apiKeyId' | 'metered' | 'amount'> & { id: string; amount: bigint })[],
     price: { priceId: string; version: number; variant: string },
     who: { spenderId?: string | null; apiKeyId?: string | null } = {},
     now = this.clock.now(),
@@ -258,6 +267,15 @@ export class Ledger {
     return this.finish('settle', id, amount ?? null, idem, tx);
   }
 
+  /**
+   * Charges a metered hold by its usage at its own meters (ledger_settle_usage):
+   * up to the hold from the hold, beyond it up to max_overage from the live
+   * buckets, and the rest recorded as uncollected, all under the wallet lock.
+   */
+  settleUsage(id: string, usage: Usage, idem?: IdempotentRequest, tx?: Tx): Promise<Replayable<ReservationView>> {
+    return this.finish('settle', id, null, idem, tx, usage);
+  }
+
   /** Returns all of a pending hold to its buckets. */
   release(id: string, idem?: IdempotentRequest, tx?: Tx): Promise<Replayable<ReservationView>> {
     return this.finish('release', id, 0n, idem, tx);
@@ -274,12 +292,13 @@ export class Ledger {
     amount: bigint | null,
     idem?: IdempotentRequest,
     tx?: Tx,
+    usage?: Usage,
   ): Promise<Replayable<ReservationView>> {
     const out = await this.call<Replayable<ReservationView> | null>(
       action,
       'ledger_finish',
       FINISH,
-      [...this.idemParams(idem), id, action, amount?.toString() ?? null, this.clock.now()],
+      [...this.idemParams(idem), id, action, amount?.toString() ?? null, this.clock.now(), usage ? JSON.stringify(usage) : null],
       tx,
     );
     if (out && !out.replayed && out.body.finished_at) {

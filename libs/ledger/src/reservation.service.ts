@@ -14,12 +14,13 @@ import {
   Tx,
 } from '@app/common';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { CreateReservationDto } from './dto/create-reservation.dto.js';
-import { Ledger } from './ledger.js';
+import type { CreateReservationDto, SettleReservationDto, UsageDto } from './dto/create-reservation.dto.js';
+import { type Hold, Ledger, type Usage } from './ledger.js';
 import type { ReservationView } from './views.js';
 
 export interface HoldRequest {
-  amount: bigint;
+  /** Millitokens; null for a metered hold (the ledger prices its estimate). */
+  amount: bigint | null;
   expiresInS?: number;
   quote?: Quote | null;
   quantity?: number | null;
@@ -28,6 +29,21 @@ export interface HoldRequest {
   spenderId?: string | null;
   /** The API key that asked (the request's principal). */
   apiKeyId?: string | null;
+  metered?: Hold['metered'];
+}
+
+const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'seconds', 'quantity'] as const;
+
+/** A usage as the ledger stores it: tokens as integers, seconds and quantity as the decimal strings given (numbers as written). */
+export function toUsage(dto: UsageDto): Usage {
+  const out: Usage = {};
+  for (const f of USAGE_FIELDS) {
+    const v = dto[f];
+    if (v === undefined) continue;
+    if (f === 'input_tokens' || f === 'output_tokens') out[f] = Number(v);
+    else out[f] = String(v);
+  }
+  return out;
 }
 
 /** The reservations API: parses what the gateway asks, the ledger does it in one call. */
@@ -64,6 +80,7 @@ export class ReservationService {
         metadata: req.metadata ?? null,
         spenderId: req.spenderId ?? null,
         apiKeyId: req.apiKeyId ?? null,
+        metered: req.metered ?? null,
       },
       idem,
       tx,
@@ -71,11 +88,16 @@ export class ReservationService {
     );
   }
   private async holdRequest(dto: CreateReservationDto, now: Date): Promise<HoldRequest> {
-    const byAmount = dto.amount !== undefined;
-    const byVariant = dto.variant !== undefined || dto.quantity !== undefined;
-    if (byAmount === byVariant) {
-      throw Errors.validation('Give either amount, or variant and quantity', [
-        { field: byAmount ? 'variant' : 'amount', message: 'give either amount, or variant and quantity' },
+    // Three forms, exactly one: {amount}, {variant, quantity}, {variant, estimate, max_overage?}.
+    const forms = [
+      dto.amount !== undefined && 'amount',
+      dto.quantity !== undefined && 'quantity',
+      (dto.estimate !== undefined || dto.max_overage !== undefined) && 'estimate',
+    ].filter((f): f is string => f !== false);
+    if (forms.length !== 1 || (forms[0] === 'amount' && dto.variant !== undefined)) {
+      const message = 'give exactly one of amount, variant and quantity, or variant and estimate (with max_overage)';
+      throw Errors.validation(`Give either amount, or variant and quantity, or variant and estimate`, [
+        { field: forms.length === 0 ? 'amount' : (forms[1] ?? 'variant'), message },
       ]);
     }
     if (dto.expires_in !== undefined && dto.expires_in > this.config.RESERVATION_MAX_TTL_S) {
@@ -84,14 +106,24 @@ export class ReservationService {
       ]);
     }
     const common = { expiresInS: dto.expires_in, ref: dto.ref ?? null, metadata: dto.metadata ?? null };
-    if (byAmount) return { ...common, amount: parseTokens(dto.amount) };
-    if (!dto.variant || dto.quantity === undefined) {
-      throw Errors.validation('variant and quantity go together', [
-        { field: dto.variant ? 'quantity' : 'variant', message: 'variant and quantity go together' },
-      ]);
+    if (forms[0] === 'amount') return { ...common, amount: parseTokens(dto.amount) };
+    if (!dto.variant || (forms[0] === 'estimate' && dto.estimate === undefined)) {
+      const field = dto.variant ? 'estimate' : 'variant';
+      throw Errors.validation(`variant and ${forms[0]} go together`, [{ field, message: `variant and ${forms[0]} go together` }]);
     }
     if (!this.quoter) throw new Error('no PRICE_QUOTER is provided');
-    const quote = await this.quoter.quote(dto.variant, dto.quantity, now);
+    if (forms[0] === 'estimate' && dto.estimate) {
+      // The ledger prices the estimate at these meters (ledger_usage_cost); the hold keeps them for its settle.
+      const meters = await this.quoter.meters(dto.variant, now);
+      const maxOverage = dto.max_overage === undefined ? 0n : parseTokens(dto.max_overage, { allowZero: true });
+      return {
+        ...common,
+        amount: null,
+        quote: null,
+        metered: { variant: dto.variant, meters, estimate: toUsage(dto.estimate), maxOverage },
+      };
+    }
+    const quote = await this.quoter.quote(dto.variant, dto.quantity as number, now);
     if (quote.amount <= 0n) throw Errors.unprocessable('zero_price', `Variant ${dto.variant} is free; there is nothing to reserve`);
     return { ...common, amount: quote.amount, quote, quantity: dto.quantity };
   }
@@ -105,8 +137,15 @@ export class ReservationService {
     return rows[0].r;
   }
 
-  settle(idem: IdempotentRequest, id: string, amount: string | number | undefined): Promise<Outcome<ReservationView>> {
-    const charge = amount === undefined ? undefined : parseTokens(amount, { allowZero: true });
+  /** {amount} (or no body) for a hold by amount or quantity, {usage} for a metered one; the ledger tells which it is. */
+  settle(idem: IdempotentRequest, id: string, dto: SettleReservationDto): Promise<Outcome<ReservationView>> {
+    if (dto.usage !== undefined) {
+      if (dto.amount !== undefined) {
+        throw Errors.validation('Give amount or usage, not both', [{ field: 'usage', message: 'give amount or usage, not both' }]);
+      }
+      return this.ledger.settleUsage(id, toUsage(dto.usage), idem);
+    }
+    const charge = dto.amount === undefined ? undefined : parseTokens(dto.amount, { allowZero: true });
     return this.ledger.settle(id, charge, idem);
   }
 

@@ -162,12 +162,49 @@ export class VerifyService {
       '7. a budget counter is what its holds hold or took',
       await q(
         `SELECT c.wallet_id, c.id::text, c.used::text AS used, coalesce(r.s, 0)::text AS holds FROM budget_counters c
-         LEFT JOIN (SELECT x.counter, sum(CASE WHEN status = 'pending' THEN reserved ELSE settled END) AS s
+         LEFT JOIN (SELECT x.counter, sum(CASE WHEN status = 'pending' THEN reserved ELSE settled + overage END) AS s
                     FROM reservations, unnest(counters) AS x(counter) WHERE counters IS NOT NULL GROUP BY x.counter) r ON r.counter = c.id
          WHERE c.used <> coalesce(r.s, 0) LIMIT ${LIMIT}`,
       ),
       (r) =>
         `budget counter ${String(r.id)} of wallet ${String(r.wallet_id)} says ${String(r.used)} but its holds hold or took ${String(r.holds)}`,
+    );
+
+    add(
+      "8. a metered reservation's overage and uncollected are its transfers' entries",
+      await q(
+        `WITH t AS (SELECT t.ref, sum(e.amount) FILTER (WHERE t.kind = 'overage') AS overage, sum(e.amount) FILTER (WHERE t.kind = 'uncollected') AS uncollected
+                    FROM transfers t JOIN entries e ON e.transfer_id = t.id AND e.account_id = $1
+                    WHERE t.kind IN ('overage', 'uncollected') GROUP BY t.ref)
+         SELECT coalesce(r.id, t.ref) AS id, coalesce(r.overage, 0)::text AS overage, coalesce(t.overage, 0)::text AS booked_overage,
+                coalesce(r.uncollected, 0)::text AS uncollected, coalesce(t.uncollected, 0)::text AS booked_uncollected
+         FROM (SELECT id, overage, uncollected FROM reservations WHERE overage > 0 OR uncollected > 0) r FULL JOIN t ON t.ref = r.id
+         WHERE coalesce(r.overage, 0) <> coalesce(t.overage, 0) OR coalesce(r.uncollected, 0) <> coalesce(t.uncollected, 0) LIMIT ${LIMIT}`,
+        [SYSTEM.revenue],
+      ),
+      (r) =>
+        `reservation ${String(r.id)}: overage ${String(r.overage)} and uncollected ${String(r.uncollected)}, but its transfers book ${String(r.booked_overage)} and ${String(r.booked_uncollected)}`,
+    );
+    add(
+      '8. a settled metered reservation charged what its usage costs at its meters',
+      await q(
+        // CASE, not OR: SQL does not promise to skip ledger_usage_cost of a NULL usage, which it would refuse.
+        `SELECT id, (settled + overage + uncollected)::text AS charged, c.cost::text AS cost
+         FROM reservations, LATERAL (SELECT CASE WHEN usage IS NOT NULL THEN ledger_usage_cost(meters, usage) END AS cost) c
+         WHERE meters IS NOT NULL AND status = 'settled' AND c.cost IS DISTINCT FROM settled + overage + uncollected LIMIT ${LIMIT}`,
+      ),
+      (r) => `reservation ${String(r.id)} charged ${String(r.charged)} for a usage that costs ${String(r.cost)}`,
+    );
+    add(
+      '8. the uncollected_usage account is minus all uncollected usage',
+      await q(
+        `SELECT b.balance::text AS balance, u.uncollected::text AS uncollected
+         FROM (SELECT coalesce(sum(amount), 0) AS balance FROM entries WHERE account_id = $1) b,
+              (SELECT coalesce(sum(uncollected), 0) AS uncollected FROM reservations) u
+         WHERE b.balance <> -u.uncollected`,
+        [SYSTEM.uncollectedUsage],
+      ),
+      (r) => `uncollected_usage has balance ${String(r.balance)} but reservations record ${String(r.uncollected)} uncollected`,
     );
 
     violations.push(...(await this.extra.run(this.db)));

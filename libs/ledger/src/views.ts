@@ -20,6 +20,13 @@ export interface ReservationView {
   variant?: string;
   quantity?: number;
   price_version?: number;
+  /** A metered hold: its prices by unit, the usage it was reserved for and settled with, and what beyond the hold was paid or not. */
+  meters?: Record<string, { price_id: string; version: number; tokens: string }>;
+  estimate?: Record<string, number | string>;
+  usage?: Record<string, number | string> | null;
+  max_overage?: string;
+  overage?: string;
+  uncollected?: string;
 }
 
 /** A budget and its usage in the current period (ledger_budget_view). */

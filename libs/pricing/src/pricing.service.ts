@@ -1,4 +1,4 @@
-import { Clock, Database, Errors, formatTokens, formatUsd, PriceQuoter, Quote, Tx } from '@app/common';
+import { Clock, Database, Errors, formatTokens, formatUsd, type Meters, PriceQuoter, Quote, Tx } from '@app/common';
 import { Injectable } from '@nestjs/common';
 import {
   canonicalDimensions,
@@ -196,6 +196,23 @@ export class PricingService implements PriceQuoter {
       ],
     );
     return toVersion(ins.rows[0]);
+  }
+
+  /**
+   * The prices in force of a metered variant, one per unit: its rows keyed by
+   * a `meter` dimension (AddMeteredPrices). 404 when the variant has no price,
+   * 422 variant_not_metered when it has no meter.
+   */
+  async meters(variant: string, at: Date): Promise<Meters> {
+    const live = pricesInForce(await this.versions(variant), at);
+    if (live.length === 0) throw Errors.notFound('variant_not_found', `No active price for variant ${variant}`);
+    const metered = live.filter((p) => p.dimensions.meter !== undefined);
+    if (metered.length === 0) {
+      throw Errors.unprocessable('variant_not_metered', `Variant ${variant} is not metered; reserve it by quantity`);
+    }
+    return Object.fromEntries(
+      metered.map((p) => [p.dimensions.meter, { price_id: p.id, version: p.version, tokens: p.tokens.toString() }]),
+    );
   }
 
   async quote(variant: string, quantity: number, at: Date, dimensions: Dimensions = {}): Promise<Quote> {

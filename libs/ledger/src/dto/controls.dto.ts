@@ -14,6 +14,8 @@ export const EVENT_TYPES = [
   'reservation.settled',
   'reservation.released',
   'reservation.expired',
+  'reservation.overage',
+  'usage.uncollected',
   'credit.expired',
   'credit.clawed_back',
   'wallet.frozen',

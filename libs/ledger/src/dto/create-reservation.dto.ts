@@ -1,6 +1,77 @@
 import { IsTokenAmount, MaxJsonSize, TOKEN_AMOUNT_NOTE, TOKEN_AMOUNT_PATTERN } from '@app/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, Min, ValidateBy, ValidateNested } from 'class-validator';
+
+/** A fractional quantity of a usage: at most 12 digits and 6 decimals, >= 0, as a string or JSON number (no exponent). */
+const USAGE_DECIMAL = /^[0-9]{1,12}(\.[0-9]{1,6})?$/;
+const USAGE_DECIMAL_PATTERN = '^[0-9]{1,12}(\\.[0-9]{1,6})?$';
+
+function IsUsageDecimal(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isUsageDecimal',
+    validator: {
+      validate: (v: unknown) => (typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) && USAGE_DECIMAL.test(String(v)),
+      defaultMessage: (a) => `${a?.property} must be a decimal >= 0 with at most 6 decimal places (a string or number, no exponent)`,
+    },
+  });
+}
+
+const TOKENS_MAX = 999_999_999_999;
+
+/**
+ * What a metered call used (or is estimated to use). Each field is metered by
+ * one unit of the variant: input_tokens by 1k_input_tokens, output_tokens by
+ * 1k_output_tokens, seconds by second, quantity by image. A field the variant
+ * has no meter for is 422 meter_not_priced.
+ */
+export class UsageDto {
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: TOKENS_MAX,
+    example: 1200,
+    description: 'LLM input tokens (unit 1k_input_tokens).',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(TOKENS_MAX)
+  input_tokens?: number;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: TOKENS_MAX,
+    example: 350,
+    description: 'LLM output tokens (unit 1k_output_tokens).',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(TOKENS_MAX)
+  output_tokens?: number;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: USAGE_DECIMAL_PATTERN,
+    example: '4.5',
+    description: 'Seconds of video or audio (unit second): a decimal >= 0 with at most 6 places, as a string or number.',
+  })
+  @IsOptional()
+  @IsUsageDecimal()
+  seconds?: string | number;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: USAGE_DECIMAL_PATTERN,
+    example: '1',
+    description: 'Units of a per-unit meter (unit image): a decimal >= 0 with at most 6 places, as a string or number.',
+  })
+  @IsOptional()
+  @IsUsageDecimal()
+  quantity?: string | number;
+}
 
 export class CreateReservationDto {
   /** Tokens to hold, as a decimal string ("3.540") or number. Give this or variant + quantity. */
@@ -14,10 +85,10 @@ export class CreateReservationDto {
   @IsTokenAmount()
   amount?: string | number;
 
-  /** A price-list variant; the hold is quantity x its current unit price. */
+  /** A price-list variant; the hold is quantity x its current unit price, or what the estimate costs at its meters. */
   @ApiPropertyOptional({
     description:
-      'A price-list variant (GET /v1/prices); the hold is quantity x its current unit price. Goes with quantity, instead of amount.',
+      'A price-list variant (GET /v1/prices); the hold is quantity x its current unit price, or for a metered variant what `estimate` costs at its current meters. Goes with quantity or estimate, instead of amount.',
     pattern: '^[a-z0-9][a-z0-9._-]{0,63}$',
     example: 'gpt-image-1-min',
   })
@@ -39,6 +110,27 @@ export class CreateReservationDto {
   @Min(1)
   @Max(100_000)
   quantity?: number;
+
+  @ApiPropertyOptional({
+    type: UsageDto,
+    description:
+      'For a metered variant (gpt-4o-mini, sora-2): the usage expected. The hold is what it costs at the current price of each meter, rounded up to the next millitoken once; the reservation keeps those prices for its settle. Goes with variant, instead of quantity or amount.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => UsageDto)
+  estimate?: UsageDto;
+
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: TOKEN_AMOUNT_PATTERN,
+    example: '1.000',
+    description: `With estimate: tokens a settle may take from the wallet's live buckets beyond the hold when the usage costs more (default 0); what is beyond that is recorded as uncollected. ${TOKEN_AMOUNT_NOTE}`,
+  })
+  @IsOptional()
+  @IsTokenAmount({ allowZero: true })
+  max_overage?: string | number;
 
   /** Seconds until the hold lapses and is released (default 900, at most 86400). */
   @ApiPropertyOptional({
@@ -100,6 +192,17 @@ export class SettleReservationDto {
   @IsOptional()
   @IsTokenAmount({ allowZero: true })
   amount?: string | number;
+
+  @ApiPropertyOptional({
+    type: UsageDto,
+    description:
+      "For a metered reservation (and only for one; not with amount): what was used. It is charged at the reservation's meters (its price versions); above the hold, up to max_overage is taken from the live buckets and the rest is recorded as uncollected.",
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => UsageDto)
+  usage?: UsageDto;
 }
 
 export class ExtendReservationDto {

@@ -1,5 +1,5 @@
 import { EnumProp, InstantProp, IntProp, JsonObjectProp, NextCursorProp, OWNER_ID_PATTERN, StringProp, TokensProp } from '@app/common';
-import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 
 /*
  * The documented shapes of the ledger's response bodies (WalletView,
@@ -103,7 +103,35 @@ export class TransactionPageDto {
   next_cursor!: string | null;
 }
 
+@ApiSchema({ name: 'Meter', description: 'The price of one unit of a metered reservation.' })
+export class MeterDto {
+  @StringProp('The price row (GET /v1/prices).', { example: '49' })
+  price_id!: string;
+
+  @IntProp('Its price version.', { example: 1 })
+  version!: number;
+
+  @TokensProp('Tokens per unit (per 1K tokens for the 1k_* units).')
+  tokens!: string;
+}
+
+@ApiSchema({ name: 'Usage', description: 'What a metered call used or was estimated to use (the fields its variant meters).' })
+export class UsageViewDto {
+  @ApiPropertyOptional({ type: 'integer', description: 'LLM input tokens (unit 1k_input_tokens).' })
+  input_tokens?: number;
+
+  @ApiPropertyOptional({ type: 'integer', description: 'LLM output tokens (unit 1k_output_tokens).' })
+  output_tokens?: number;
+
+  @ApiPropertyOptional({ type: 'string', description: 'Seconds (unit second), a decimal string.', example: '4.5' })
+  seconds?: string;
+
+  @ApiPropertyOptional({ type: 'string', description: 'Units (unit image), a decimal string.', example: '1' })
+  quantity?: string;
+}
+
 @ApiSchema({ name: 'Reservation', description: 'A hold of tokens, until settled, released or expired.' })
+@ApiExtraModels(MeterDto)
 export class ReservationDto {
   @StringProp('The reservation id (res_ and 32 hex digits).', { example: 'res_5f0c2b9e8d7a4c3b9a1e2d3c4b5a6f70' })
   id!: string;
@@ -144,8 +172,41 @@ export class ReservationDto {
   @ApiPropertyOptional({ type: 'integer', description: 'The quantity, when reserved by variant.' })
   quantity?: number;
 
-  @ApiPropertyOptional({ type: 'integer', description: 'The price version it was priced at, when reserved by variant.' })
+  @ApiPropertyOptional({ type: 'integer', description: 'The price version it was priced at, when reserved by variant and quantity.' })
   price_version?: number;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { $ref: getSchemaPath(MeterDto) },
+    description:
+      'A metered reservation: the price of each unit it is charged at (its versions, whatever the price list says by its settle).',
+    example: { '1k_input_tokens': { price_id: '49', version: 1, tokens: '0.004' } },
+  })
+  meters?: Record<string, MeterDto>;
+
+  @ApiPropertyOptional({ type: UsageViewDto, description: 'A metered reservation: the usage it was reserved for.' })
+  estimate?: UsageViewDto;
+
+  @ApiPropertyOptional({
+    type: UsageViewDto,
+    nullable: true,
+    description: 'A metered reservation: the usage it was settled with; null while pending or when it ended otherwise.',
+  })
+  usage?: UsageViewDto | null;
+
+  @TokensProp('A metered reservation: what a settle may take from the live buckets beyond the hold.', { required: false })
+  max_overage?: string;
+
+  @TokensProp('A metered reservation: what its settle took from the live buckets beyond the hold (the usage cost more than the hold).', {
+    required: false,
+  })
+  overage?: string;
+
+  @TokensProp(
+    'A metered reservation: what its usage cost beyond the hold and the overage, which the wallet did not pay (booked to uncollected_usage).',
+    { required: false },
+  )
+  uncollected?: string;
 }
 
 @ApiSchema({ name: 'LedgerCounts', description: 'Rows checked.' })

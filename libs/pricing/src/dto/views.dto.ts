@@ -6,7 +6,7 @@ import { IsOptional, IsString, Matches, registerDecorator, type ValidationOption
 @ApiSchema({
   name: 'PriceDimensions',
   description:
-    'What the price is keyed by besides the variant; every value is a string. Empty for a flat price. Image variants use size, quality and (edits) input_images; other model families add their own names.',
+    'What the price is keyed by besides the variant; every value is a string. Empty for a flat price. Image variants use size, quality and (edits) input_images; metered variants (LLM, video) meter, one price per unit; other model families add their own names.',
 })
 export class PriceDimensionsDto {
   @ApiPropertyOptional({ description: 'Output size, WIDTHxHEIGHT.', example: '1024x1536' })
@@ -17,6 +17,12 @@ export class PriceDimensionsDto {
 
   @ApiPropertyOptional({ description: 'Input images of an edit, as a decimal string (1-4).', example: '1' })
   input_images?: string;
+
+  @ApiPropertyOptional({
+    description: "A metered variant's unit this price is for (1k_input_tokens, 1k_output_tokens, second, image): one price per meter.",
+    example: '1k_input_tokens',
+  })
+  meter?: string;
 }
 
 /** The documented shape of PriceView. */
@@ -84,6 +90,18 @@ export class PriceQuery {
   @IsString()
   @Matches(/^([1-9]|1[0-6])$/, { message: 'input_images must be a whole number 1-16' })
   input_images?: string;
+
+  @ApiPropertyOptional({
+    description: "A metered variant's unit: 1k_input_tokens, 1k_output_tokens, second or image.",
+    pattern: '^(1k_input_tokens|1k_output_tokens|second|image)$',
+    example: '1k_input_tokens',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(/^(1k_input_tokens|1k_output_tokens|second|image)$/, {
+    message: 'meter must be 1k_input_tokens, 1k_output_tokens, second or image',
+  })
+  meter?: string;
 }
 
 const DIMENSION_NAME = /^[a-z][a-z0-9_]{0,31}$/;

@@ -29,7 +29,7 @@ export class WalletGenerationsService {
   async list(ownerId: string, limit = 50, cursor?: string): Promise<{ data: WalletGenerationView[]; next_cursor: string | null }> {
     const wallets = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
     if (!wallets[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
-    const rows = await this.db.query<{
+    const rows = await this.db.read<{
       id: string;
       status: string;
       variant: string;

@@ -250,7 +250,9 @@ export class GenerationService {
     try {
       // The connection's own state: no round trip, and it turns from 'ready' as soon as Redis drops.
       const client = await withTimeout(this.queue.backend.client, QUEUE_TIMEOUT_MS);
-      if (client.status !== 'ready') throw queueDown();
+      // A Redis Cluster client says 'connect' once its slot map is loaded, where one server's says 'ready'.
+      const up = client.status === 'ready' || (client.status === 'connect' && client.isCluster === true);
+      if (!up) throw queueDown();
     } catch (e) {
       if (e instanceof DomainError) throw e;
       throw queueDown();

@@ -12,6 +12,7 @@ import { CreateSpendControls1764700000000 } from './1764700000000-CreateSpendCon
 import { AddGenerationSpenders1764700001000 } from './1764700001000-AddGenerationSpenders.js';
 import { CreateWebhookEndpoints1764700002000 } from './1764700002000-CreateWebhookEndpoints.js';
 import { CreateAutoTopUp1764800000000 } from './1764800000000-CreateAutoTopUp.js';
+import { AddWalletKeys1764810000000 } from './1764810000000-AddWalletKeys.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   AddGenerationSpenders1764700001000,
   CreateWebhookEndpoints1764700002000,
   CreateAutoTopUp1764800000000,
+  AddWalletKeys1764810000000,
 ];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiKeyService, Database, parseRedisUrl, verifySignature } from '@app/common';
-import { Cluster } from 'ioredis';
-import { ChildProcess, spawn } from 'node:child_process';
+import { Cluster, Redis } from 'ioredis';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -241,6 +241,25 @@ describe('on a Redis Cluster', () => {
       120_000,
     );
     expect(states).toEqual([{ status: 'succeeded', n: String(ids.length) }]);
+    // The dead master comes back and rejoins as a replica of the node that took its slots.
+    execFileSync('sh', [join(clusterEnv('TW_CLUSTER_DIR'), `redis-${victim.port}`, 'start.sh')]);
+    await until(
+      'the old master to rejoin as a replica',
+      async () => {
+        const back = new Redis({ port: victim.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+        back.on('error', () => undefined);
+        try {
+          await back.connect();
+          const info = await back.info('replication');
+          return /role:slave/.test(info) && /master_link_status:up/.test(info);
+        } catch {
+          return false;
+        } finally {
+          back.disconnect();
+        }
+      },
+      (ok) => ok,
+    );
     if (process.env.TW_CLUSTER_VERBOSE) console.info({ accepted: accepted.length, refused: refused.length, killedAt });
     // Each generation settled once, for its one image.
     const charges = await db.query<{ id: string; settles: string; settled: string; status: string }>(

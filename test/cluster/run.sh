@@ -63,10 +63,12 @@ echo "Redis Cluster on ${REDIS_PORTS[*]}"
 NODES=()
 for p in "${REDIS_PORTS[@]}"; do
   mkdir -p "$DIR/redis-$p"
-  redis-server --port "$p" --bind 127.0.0.1 --daemonize yes --dir "$DIR/redis-$p" \
-    --pidfile "$DIR/redis-$p/redis.pid" --logfile "$DIR/redis-$p/redis.log" \
-    --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-    --save "" --appendonly no
+  # start.sh starts the node (again: a test that killed it brings it back, and it rejoins from nodes.conf).
+  printf '%s\n' "exec redis-server --port $p --bind 127.0.0.1 --daemonize yes --dir '$DIR/redis-$p'" \
+    " --pidfile '$DIR/redis-$p/redis.pid' --logfile '$DIR/redis-$p/redis.log'" \
+    " --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 --save '' --appendonly no" \
+    | tr -d '\n' >"$DIR/redis-$p/start.sh"
+  sh "$DIR/redis-$p/start.sh"
   NODES+=("127.0.0.1:$p")
 done
 for p in "${REDIS_PORTS[@]}"; do
@@ -129,6 +131,8 @@ export TW_PG_PRIMARY_URL="postgres://postgres@127.0.0.1:$PRIMARY_PORT/postgres"
 export TW_PG_REPLICA_URL="postgres://postgres@127.0.0.1:$REPLICA_PORT/postgres"
 
 # In the background, so that a signal to this script stops the suite and runs the cleanup at once.
-node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js --selectProjects cluster --runInBand "$@" &
+# --forceExit: these suites kill servers on purpose; a client left reconnecting must not keep the run (and so
+# every server) alive. A suite whose teardown does not finish still fails, on Jest's hook timeout.
+node --experimental-vm-modules --no-warnings=ExperimentalWarning node_modules/jest/bin/jest.js --selectProjects cluster --runInBand --forceExit "$@" &
 JEST_PID=$!
 wait "$JEST_PID"

@@ -24,9 +24,11 @@ export default {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/'],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/faults/', '<rootDir>/test/cluster/'],
     },
     // Restarts of PostgreSQL and Redis: only with TW_FAULTS=1 (npm run test:faults), never beside other suites.
     ...(process.env.TW_FAULTS === '1' ? [{ ...shared, displayName: 'faults', testMatch: ['<rootDir>/test/faults/**/*.int-spec.ts'] }] : []),
+    // A Redis Cluster, PgBouncer and a PostgreSQL replica that test/cluster/run.sh starts: only with TW_CLUSTER=1 (npm run test:cluster).
+    ...(process.env.TW_CLUSTER === '1' ? [{ ...shared, displayName: 'cluster', testMatch: ['<rootDir>/test/cluster/**/*.int-spec.ts'] }] : []),
   ],
 };

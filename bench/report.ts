@@ -106,6 +106,7 @@ const RATIOS = [
   ['c', 'f', 'direct pg / pgbench floor'],
   ['b', 'a', 'hot wallet / spread, HTTP'],
   ['g', 'a', 'with 3 budgets + 2 alerts / without, HTTP'],
+  ['p', 'a', 'through PgBouncer / direct, HTTP'],
   ['d', 'c', 'hot wallet / spread, direct pg'],
 ] as const;
 

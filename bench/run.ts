@@ -24,6 +24,7 @@ import * as S from './settings.js';
  *   (f) the same statements driven by pgbench: the floor,
  * plus (d), opt-in, the hot wallet straight over `pg`, and
  *   (e) image generations end to end (API + in-process worker + fake provider),
+ *   (p), opt-in, (a) through PgBouncer in transaction mode (BENCH_PGBOUNCER_URL),
  * with the billing overhead per generation. See bench/README.md.
  */
 
@@ -88,12 +89,25 @@ function verdict(rows: Row[], genRows: GenRow[]): number {
   return 0;
 }
 
+/** The API's environment on the bench database. */
+function configEnv(url: string, queuePrefix: string): Record<string, string> {
+  return {
+    DATABASE_URL: url,
+    REDIS_URL: S.REDIS_URL,
+    QUEUE_PREFIX: queuePrefix,
+    RUN_WORKER: 'false',
+    LOG_LEVEL: S.LOG_LEVEL,
+    DB_POOL_SIZE: String(S.POOL),
+  };
+}
+
 async function main(): Promise<number> {
   const started = new Date();
   const dbName = `tw_bench_${randomBytes(4).toString('hex')}`;
   const url = dbUrl(S.PG_ADMIN_URL, dbName);
   const queuePrefix = `twbench_${randomBytes(4).toString('hex')}`;
   let app: INestApplication | null = null;
+  let bouncedApp: INestApplication | null = null;
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
@@ -112,14 +126,7 @@ async function main(): Promise<number> {
 
   const pgVersion = await createDatabase(S.PG_ADMIN_URL, dbName);
   try {
-    const config = loadConfig({
-      DATABASE_URL: url,
-      REDIS_URL: S.REDIS_URL,
-      QUEUE_PREFIX: queuePrefix,
-      RUN_WORKER: 'false',
-      LOG_LEVEL: S.LOG_LEVEL,
-      DB_POOL_SIZE: String(S.POOL),
-    });
+    const config = loadConfig(configEnv(url, queuePrefix));
     const log = createLogger(config.LOG_LEVEL);
     await prepareDatabase(config, log);
     app = await createApi(config, log);
@@ -127,6 +134,16 @@ async function main(): Promise<number> {
     const port = (app.getHttpServer().address() as AddressInfo).port;
     const { key: apiKey, principal } = await app.get(ApiKeyService).create('bench-gateway', 'gateway');
     const verifier = app.get(VerifyService);
+    // (p): the same API, its pool through PgBouncer in transaction mode, so its ledger calls go unnamed.
+    if (S.SCENARIOS.includes('p')) {
+      const bounced = loadConfig({
+        ...configEnv(url, queuePrefix),
+        DATABASE_URL: dbUrl(S.PGBOUNCER_URL, dbName),
+        DATABASE_PREPARED_STATEMENTS: 'false',
+      });
+      bouncedApp = await createApi(bounced, createLogger(bounced.LOG_LEVEL));
+      await bouncedApp.listen(0, '127.0.0.1');
+    }
     const ctx: BenchContext = {
       baseUrl: `http://127.0.0.1:${port}`,
       apiKey,
@@ -137,6 +154,7 @@ async function main(): Promise<number> {
       freeWeeklyMt: config.freeWeeklyMt,
       reservationTtlS: config.RESERVATION_DEFAULT_TTL_S,
       verify: () => verifier.verify(),
+      pgbouncerBaseUrl: bouncedApp ? `http://127.0.0.1:${(bouncedApp.getHttpServer().address() as AddressInfo).port}` : undefined,
     };
 
     printHeader(started, pgVersion);
@@ -192,6 +210,7 @@ async function main(): Promise<number> {
     }
     return verdict(rows, genRows);
   } finally {
+    if (bouncedApp) await bouncedApp.close().catch((e: unknown) => err(`[cleanup] app.close (p) failed: ${String(e)}`));
     if (app) await app.close().catch((e: unknown) => err(`[cleanup] app.close failed: ${String(e)}`));
     await dropQueueKeys(S.REDIS_URL, queuePrefix).catch((e: unknown) =>
       err(`[cleanup] could not delete Redis keys ${queuePrefix}:*: ${String(e)}`),

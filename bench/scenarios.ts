@@ -29,6 +29,8 @@ export interface BenchContext {
   freeWeeklyMt: bigint;
   reservationTtlS: number;
   verify: () => Promise<VerifyReport>;
+  /** (p): a second API on the same database through PgBouncer (unnamed statements), when asked for. */
+  pgbouncerBaseUrl?: string;
 }
 
 interface PairScenario {
@@ -124,7 +126,7 @@ function runHttpInChild(spec: HttpLoadSpec, progress: (p: Progress) => void): Pr
   });
 }
 
-/** Scenarios (a) to (d), (f) and (g). */
+/** Scenarios (a) to (d), (f), (g) and (p). */
 export function pairScenarios(ctx: BenchContext): PairScenario[] {
   const common = {
     clients: S.CLIENTS,
@@ -135,12 +137,12 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
     walletCount: S.WALLETS,
   };
   const http =
-    (label: string, hotOwner: string | null, controls = false) =>
+    (label: string, hotOwner: string | null, controls = false, baseUrl = ctx.baseUrl) =>
     (p: (x: Progress) => void) => {
       const spec: HttpLoadSpec = {
         ...common,
         ...(controls ? { ownerPrefix: S.CONTROLS_OWNER_PREFIX, spenderId: S.CONTROLS_SPENDER } : {}),
-        baseUrl: ctx.baseUrl,
+        baseUrl,
         apiKey: ctx.apiKey,
         hotOwner,
         label,
@@ -198,6 +200,17 @@ export function pairScenarios(ctx: BenchContext): PairScenario[] {
       run: http('g', null, true),
     },
     { key: 'd', title: 'direct pg, 1 hot wallet', kind: 'pg', clients: S.CLIENTS, run: direct('d', S.HOT_OWNER) },
+    ...(ctx.pgbouncerBaseUrl
+      ? [
+          {
+            key: 'p',
+            title: `HTTP through PgBouncer, ${S.WALLETS} wallets`,
+            kind: 'http' as const,
+            clients: S.CLIENTS,
+            run: http('p', null, false, ctx.pgbouncerBaseUrl),
+          },
+        ]
+      : []),
     {
       key: 'f',
       title: `pgbench floor${S.PGBENCH_MODE === 'prepared' ? '' : ` (-M ${S.PGBENCH_MODE})`}, ${S.WALLETS} wallets`,

@@ -36,6 +36,8 @@ export const VACUUM = process.env.BENCH_VACUUM !== '0';
 export const PROFILE_DIR = process.env.BENCH_PROFILE || '';
 export const PG_ADMIN_URL = process.env.BENCH_PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+/** (p): PgBouncer (transaction mode) in front of BENCH_PG_URL's server; the bench database is reached by its name through it. */
+export const PGBOUNCER_URL = process.env.BENCH_PGBOUNCER_URL || '';
 export const KEEP_DB = process.env.BENCH_KEEP_DB === '1';
 export const AMOUNT = '0.010';
 export const HOT_TOP_UP_TOKENS = 1_000_000n;
@@ -56,12 +58,15 @@ export const GEN_OWNER_PREFIX = 'bench-g-';
 
 if (LOADGEN !== 'process' && LOADGEN !== 'inline') throw new Error('BENCH_LOADGEN must be process or inline');
 for (const s of SCENARIOS)
-  if (!['a', 'b', 'c', 'd', 'e', 'f', 'g'].includes(s)) throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d, e, f, g)`);
+  if (!['a', 'b', 'c', 'd', 'e', 'f', 'g', 'p'].includes(s))
+    throw new Error(`BENCH_SCENARIOS: unknown scenario ${s} (a, b, c, d, e, f, g, p)`);
+if (SCENARIOS.includes('p') && !PGBOUNCER_URL)
+  throw new Error('scenario p needs BENCH_PGBOUNCER_URL, e.g. postgres://postgres@127.0.0.1:6432/postgres (PgBouncer in transaction mode)');
 if (SCENARIOS.includes('f') && !PGBENCH)
   throw new Error('scenario f needs pgbench (it comes with PostgreSQL): put it on PATH or set BENCH_PGBENCH');
 if (PGBENCH_MODE !== 'prepared' && PGBENCH_MODE !== 'extended') throw new Error('BENCH_PGBENCH_MODE must be prepared or extended');
 if (GEN_WAIT !== 'db' && GEN_WAIT !== 'http') throw new Error('BENCH_GEN_WAIT must be db or http');
-for (const u of [PG_ADMIN_URL, REDIS_URL]) {
+for (const u of [PG_ADMIN_URL, REDIS_URL, ...(PGBOUNCER_URL ? [PGBOUNCER_URL] : [])]) {
   const host = new URL(u).hostname;
   if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`the benchmark only talks to 127.0.0.1, not ${host}`);
 }

@@ -30,12 +30,15 @@ export class AddGenerationCosts1765100001000 implements MigrationInterface {
     await q.query(`CREATE INDEX generations_finished ON generations (finished_at) WHERE finished_at IS NOT NULL`);
     await q.query(`
       CREATE TABLE generation_inputs (
+        wallet_id uuid NOT NULL REFERENCES wallets(id),
         generation_id text NOT NULL REFERENCES generations(id) ON DELETE CASCADE,
         idx int NOT NULL CHECK (idx >= 0),
         media_type text NOT NULL CHECK (media_type IN ('image/png', 'image/jpeg', 'image/webp')),
         data bytea NOT NULL,
-        PRIMARY KEY (generation_id, idx)
+        PRIMARY KEY (wallet_id, generation_id, idx)
       )`);
+    // Read and deleted by generation alone (the wallet key is for distribution by wallet).
+    await q.query(`CREATE INDEX generation_inputs_generation ON generation_inputs (generation_id, idx)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -12,6 +12,7 @@ import { CreateSpendControls1764700000000 } from './1764700000000-CreateSpendCon
 import { AddGenerationSpenders1764700001000 } from './1764700001000-AddGenerationSpenders.js';
 import { CreateWebhookEndpoints1764700002000 } from './1764700002000-CreateWebhookEndpoints.js';
 import { CreateAutoTopUp1764800000000 } from './1764800000000-CreateAutoTopUp.js';
+import { AddWalletKeys1764810000000 } from './1764810000000-AddWalletKeys.js';
 import { IndexAdminSearch1764900000000 } from './1764900000000-IndexAdminSearch.js';
 import { LeanHotPath1764900001000 } from './1764900001000-LeanHotPath.js';
 import { AddPriceDimensions1765100000000 } from './1765100000000-AddPriceDimensions.js';
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   AddGenerationSpenders1764700001000,
   CreateWebhookEndpoints1764700002000,
   CreateAutoTopUp1764800000000,
+  AddWalletKeys1764810000000,
   IndexAdminSearch1764900000000,
   LeanHotPath1764900001000,
   AddPriceDimensions1765100000000,

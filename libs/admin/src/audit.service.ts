@@ -54,7 +54,7 @@ export class AuditService {
     if (q.cursor !== undefined && BigInt(q.cursor) > MAX_BIGINT) {
       throw Errors.validation('cursor is not a next_cursor value', [{ field: 'cursor', message: 'cursor is invalid' }]);
     }
-    const rows = await this.db.query<{
+    const rows = await this.db.read<{
       id: string;
       actor: string;
       action: string;

@@ -55,7 +55,7 @@ export class ReportsService {
    */
   async summary(fromText?: string, toText?: string) {
     const { from, to } = this.range(fromText, toText);
-    const [totals] = await this.db.query<Record<'sold' | 'granted' | 'spent' | 'expired' | 'refunded', string>>(
+    const [totals] = await this.db.read<Record<'sold' | 'granted' | 'spent' | 'expired' | 'refunded', string>>(
       `SELECT
          coalesce(sum(t.amount) FILTER (WHERE t.kind IN ('purchase', 'plan')), 0)::text AS sold,
          coalesce(sum(t.amount) FILTER (WHERE t.kind = 'grant'), 0)::text AS granted,
@@ -67,7 +67,7 @@ export class ReportsService {
        FROM transfers t WHERE t.created_at >= $1 AND t.created_at < $2`,
       [from, to, SYSTEM.revenue, SYSTEM.breakage],
     );
-    const byVariant = await this.db.query<{ variant: string; mt: string }>(
+    const byVariant = await this.db.read<{ variant: string; mt: string }>(
       `SELECT coalesce(r.variant, '(by amount)') AS variant, sum(e.amount)::text AS mt
        FROM transfers t JOIN entries e ON e.transfer_id = t.id AND e.account_id = $3
        JOIN reservations r ON r.id = t.ref
@@ -168,7 +168,7 @@ export class ReportsService {
 
   async daily(fromText?: string, toText?: string) {
     const { from, to } = this.range(fromText, toText);
-    const rows = await this.db.query<{ day: string; sold: string; spent: string; expired: string }>(
+    const rows = await this.db.read<{ day: string; sold: string; spent: string; expired: string }>(
       `SELECT to_char(d, 'YYYY-MM-DD') AS day,
          coalesce((SELECT sum(t.amount) FROM transfers t WHERE t.kind IN ('purchase', 'plan') AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS sold,
          coalesce((SELECT sum(e.amount) FROM entries e JOIN transfers t ON t.id = e.transfer_id
@@ -194,7 +194,7 @@ export class ReportsService {
     const { from, to } = this.range(fromText, toText);
     const w = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
     if (!w[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
-    const rows = await this.db.query<{ id: string; kind: string; amount: string; after: string; created_at: Date; ref: string | null }>(
+    const rows = await this.db.read<{ id: string; kind: string; amount: string; after: string; created_at: Date; ref: string | null }>(
       `SELECT * FROM (
          SELECT id, kind, amount::text, (sum(amount) OVER (ORDER BY created_at, id))::text AS after, created_at, ref
          FROM transfers WHERE wallet_id = $1) x

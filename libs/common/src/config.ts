@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 import { checkTokens, parseTokens } from './money.js';
+import { clusterUrl, hasHashTag, parseRedisUrl, redactedRedisUrl } from './redis-target.js';
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?[0-9]+$/.test(value.trim()) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => {
@@ -18,10 +19,34 @@ export class AppConfig {
   @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
   DATABASE_URL?: string;
 
-  /** Unset: the Redis at REDIS_PROBE_URL if one answers, else the embedded one (EMBEDDED_REDIS_*). */
+  /**
+   * A streaming replica of DATABASE_URL for reports, statements and lists (never the money path).
+   * Unset: those read the primary too.
+   */
   @IsOptional()
-  @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true })
+  @IsUrl({ protocols: ['postgres', 'postgresql'], require_tld: false, require_protocol: true })
+  DATABASE_READ_URL?: string;
+
+  /**
+   * false: the one-statement ledger calls go as unnamed statements, for a pooler in
+   * transaction mode without prepared-statement support (PgBouncer before 1.21).
+   */
+  @Transform(toBool)
+  @IsBoolean()
+  DATABASE_PREPARED_STATEMENTS = true;
+
+  /**
+   * redis://, rediss://, or a Redis Cluster as redis+cluster://host:port,host:port (checked in loadConfig).
+   * Unset: the Redis at REDIS_PROBE_URL if one answers, else the embedded one (EMBEDDED_REDIS_*).
+   */
+  @IsOptional()
+  @IsString()
   REDIS_URL?: string;
+
+  /** A Redis Cluster's seed nodes, host:port,host:port: the same as REDIS_URL=redis+cluster://host:port,host:port. */
+  @IsOptional()
+  @IsString()
+  REDIS_CLUSTER_NODES?: string;
 
   /** Where to look for a Redis already running when REDIS_URL is unset. */
   @IsUrl({ protocols: ['redis', 'rediss'], require_tld: false, require_protocol: true })
@@ -73,7 +98,7 @@ export class AppConfig {
   @Max(500)
   DB_POOL_SIZE = 10;
 
-  /** BullMQ key prefix, so several deployments (or test runs) share one Redis. */
+  /** BullMQ key prefix, so several deployments (or test runs) share one Redis; on a cluster, {tw} by default. */
   @IsString()
   // Braces allowed: '{tw}' hash-tags every queue key to one Redis Cluster slot.
   @Matches(/^[A-Za-z0-9_:{}-]{1,64}$/)
@@ -291,6 +316,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       messages.push(`${k}_FILE=${JSON.stringify(file)}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
   }
+  if (picked.REDIS_CLUSTER_NODES !== undefined) {
+    if (picked.REDIS_URL !== undefined) messages.push('REDIS_CLUSTER_NODES: set it or REDIS_URL, not both');
+    else picked.REDIS_URL = clusterUrl(picked.REDIS_CLUSTER_NODES);
+  }
+  let cluster = false;
+  if (picked.REDIS_URL !== undefined) {
+    try {
+      cluster = parseRedisUrl(picked.REDIS_URL).cluster;
+    } catch (e) {
+      const shown = picked.REDIS_CLUSTER_NODES ?? redactedRedisUrl(picked.REDIS_URL);
+      messages.push(
+        `${picked.REDIS_CLUSTER_NODES ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'}=${JSON.stringify(shown)}: ${(e as Error).message}`,
+      );
+    }
+  }
+  // BullMQ's scripts touch several keys of a queue at once: on a cluster they must share one slot.
+  if (cluster && picked.QUEUE_PREFIX === undefined) picked.QUEUE_PREFIX = '{tw}';
+  else if (cluster && !hasHashTag(picked.QUEUE_PREFIX ?? '')) {
+    messages.push(`QUEUE_PREFIX=${JSON.stringify(picked.QUEUE_PREFIX)}: on a Redis Cluster it must hold a hash tag, such as {tw}`);
+  }
   const config = plainToInstance(AppConfig, picked, { exposeDefaultValues: true });
   const errors = validateSync(config, { whitelist: true, forbidUnknownValues: false });
   messages.push(
@@ -313,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 /** Variables that may be given as a file instead (NAME_FILE), for secrets managers and compose secrets. */
 const SECRET_FILES = [
   'DATABASE_URL',
+  'DATABASE_READ_URL',
   'REDIS_URL',
   'STRIPE_SECRET_KEY',
   'STRIPE_WEBHOOK_SECRET',
@@ -323,6 +369,8 @@ const SECRET_FILES = [
 
 const OPTIONAL = [
   'BILLING_CATALOG',
+  'DATABASE_READ_URL',
+  'REDIS_CLUSTER_NODES',
   'PUBLIC_BASE_URL',
   'DATABASE_URL',
   'REDIS_URL',

@@ -1,15 +1,31 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../../migrations/index.js';
 
-export function dataSourceOptions(url: string, poolSize: number): DataSourceOptions {
-  return {
-    type: 'postgres',
-    url,
+/** The reader pool's application_name, so pg_stat_activity tells replica reads from the rest. */
+export const READ_APPLICATION_NAME = 'token-wallet-read';
+
+/**
+ * TypeORM's options for `url`. With `readUrl` (a streaming replica) a second
+ * pool reads from it, but only where asked (`Database.read`): every other
+ * query, SELECTs included, stays on the primary.
+ */
+export function dataSourceOptions(url: string, poolSize: number, readUrl?: string): DataSourceOptions {
+  const base = {
+    type: 'postgres' as const,
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     synchronize: false,
     logging: false,
-    extra: { max: poolSize, application_name: 'token-wallet' },
+    extra: { max: poolSize },
+  };
+  if (!readUrl) return { ...base, url, applicationName: 'token-wallet' };
+  return {
+    ...base,
+    replication: {
+      master: { url, applicationName: 'token-wallet' },
+      slaves: [{ url: readUrl, applicationName: READ_APPLICATION_NAME }],
+      defaultMode: 'master',
+    },
   };
 }
 
@@ -19,6 +35,9 @@ export function dataSourceOptions(url: string, poolSize: number): DataSourceOpti
  * needs two connections: one holds the lock while the other migrates.
  */
 export async function runMigrations(ds: DataSource): Promise<string[]> {
+  // Nothing pending (every boot but the first of a release): no lock taken. The lock is a session
+  // lock, which a pooler in transaction mode may take and release on two different server connections.
+  if (!(await ds.showMigrations())) return [];
   const runner = ds.createQueryRunner();
   await runner.connect();
   try {

@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
+import type { AppConfig } from './config.js';
+import { APP_CONFIG } from './tokens.js';
 
 interface PgPool {
-  query<T>(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+  query<T>(q: { name?: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
 }
 
 /**
@@ -47,7 +49,16 @@ export function pgCode(e: unknown): string | undefined {
 
 @Injectable()
 export class Database {
-  constructor(readonly dataSource: DataSource) {}
+  private readonly prepared: boolean;
+  private readonly replica: boolean;
+
+  constructor(
+    readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.prepared = config.DATABASE_PREPARED_STATEMENTS;
+    this.replica = Boolean(config.DATABASE_READ_URL);
+  }
 
   /** Runs `work` in one READ COMMITTED transaction; wallet row locks give the isolation money needs. */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -68,12 +79,32 @@ export class Database {
   /**
    * One statement as a named prepared statement on the driver's pool (no
    * TypeORM in between): the hot path's single round trip. Inside a caller's
-   * transaction it runs there instead, unnamed.
+   * transaction it runs there instead, unnamed. With
+   * DATABASE_PREPARED_STATEMENTS=false it is always unnamed: a pooler in
+   * transaction mode hands each statement to any server connection, where a
+   * name prepared on another one does not exist. (The PL/pgSQL function it
+   * calls keeps its cached plans per server connection either way.)
    */
   async call<T = Record<string, unknown>>(name: string, text: string, params: unknown[], tx?: Tx): Promise<T[]> {
     if (tx) return (await tx.sql.query<T>(text, params)).rows;
     const pool = (this.dataSource.driver as unknown as { master: PgPool }).master;
-    return (await pool.query<T>({ name, text, values: params })).rows;
+    return (await pool.query<T>(this.prepared ? { name, text, values: params } : { text, values: params })).rows;
+  }
+
+  /**
+   * A read that may lag the primary: reports, statements and lists. It goes
+   * to DATABASE_READ_URL (a streaming replica) when set, else to the primary.
+   * Never for anything that decides about money: those read the primary,
+   * under the wallet's lock.
+   */
+  async read<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
+    if (!this.replica) return this.query<T>(text, params);
+    const runner = this.dataSource.createQueryRunner('slave');
+    try {
+      return (await runner.query(text, params)) as T[];
+    } finally {
+      await runner.release();
+    }
   }
 
   /** A single SELECT outside an explicit transaction. */

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisClient } from './redis-target.js';
 
 /** What to tell someone whose machine has no Redis at all. */
 export const HOW_TO_GET_REDIS =
@@ -86,11 +86,22 @@ export async function startEmbeddedRedis(
 
 /** True when a PING to `url` gets its PONG within a second. */
 export async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 });
+  let client: ReturnType<typeof redisClient>;
+  try {
+    // A cluster probe gives up when no seed node answers, instead of retrying forever.
+    client = redisClient(
+      url,
+      { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 1_000 },
+      { clusterRetryStrategy: () => null },
+    );
+  } catch {
+    return false;
+  }
   client.on('error', () => undefined);
   try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
+    const ping = client.connect().then(() => client.ping());
+    const late = new Promise<string>((r) => setTimeout(() => r('timeout'), 2_000).unref());
+    return (await Promise.race([ping, late])) === 'PONG';
   } catch {
     return false;
   } finally {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { AppConfig } from './config.js';
+import { redisClient } from './redis-target.js';
 import { APP_CONFIG } from './tokens.js';
 
 /**
@@ -11,13 +12,14 @@ import { APP_CONFIG } from './tokens.js';
  */
 @Injectable()
 export class FastRedis implements OnModuleDestroy {
-  readonly client: Redis;
+  /** One server's client, or a Redis Cluster's (REDIS_URL redis+cluster://). */
+  readonly client: Redis | Cluster;
   /** Why the connection is down (connect ECONNREFUSED ...), while it is. */
   lastError: string | null = null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     // CommonModule.forRoot refuses a config whose REDIS_URL is not resolved.
-    this.client = new Redis(config.REDIS_URL ?? '', {
+    this.client = redisClient(config.REDIS_URL ?? '', {
       lazyConnect: true,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { queueJobs } from './metrics.js';
 import { createRequire } from 'node:module';
 import type { AppConfig } from './config.js';
+import { redactedRedisUrl } from './redis-target.js';
 import { APP_CONFIG, LOGGER } from './tokens.js';
 
 /** While Redis is unreachable its clients retry every few ms: one warning per this many ms says so. */
@@ -111,12 +112,5 @@ export class QueueErrorLogger implements OnModuleInit, OnApplicationBootstrap {
 
 /** A Redis URL without its password, for logs. */
 export function redactedUrl(url: string | undefined): string {
-  if (!url) return '(unset)';
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable)';
-  }
+  return redactedRedisUrl(url);
 }

@@ -191,8 +191,9 @@ export class GenerationService {
       );
       if (req.inputs.length > 0) {
         await tx.sql.query(
-          `INSERT INTO generation_inputs (generation_id, idx, media_type, data)
-           SELECT $1, i.n - 1, i.media_type, i.data FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS i(media_type, data, n)`,
+          `INSERT INTO generation_inputs (wallet_id, generation_id, idx, media_type, data)
+           SELECT g.wallet_id, g.id, i.n - 1, i.media_type, i.data
+           FROM generations g, unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS i(media_type, data, n) WHERE g.id = $1`,
           [id, req.inputs.map((x) => x.mediaType), req.inputs.map((x) => x.data)],
         );
       }
@@ -318,7 +319,7 @@ export class GenerationService {
    * wallet or of no generation gives an empty page.
    */
   async listForWallet(walletId: string, limit: number, cursor?: string): Promise<{ data: WalletGeneration[]; next_cursor: string | null }> {
-    const rows = await this.db.query<
+    const rows = await this.db.read<
       Pick<
         GenerationRow,
         | 'id'
@@ -414,7 +415,9 @@ export class GenerationService {
     try {
       // The connection's own state: no round trip, and it turns from 'ready' as soon as Redis drops.
       const client = await withTimeout(this.queue.backend.client, QUEUE_TIMEOUT_MS);
-      if (client.status !== 'ready') throw queueDown();
+      // A Redis Cluster client says 'connect' once its slot map is loaded, where one server's says 'ready'.
+      const up = client.status === 'ready' || (client.status === 'connect' && client.isCluster === true);
+      if (!up) throw queueDown();
     } catch (e) {
       if (e instanceof DomainError) throw e;
       throw queueDown();

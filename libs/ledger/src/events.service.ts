@@ -114,7 +114,7 @@ export class EventsService {
     const after = q.after ? q.after.slice(4) : '0';
     const limit = q.limit ?? 100;
     await this.sequence();
-    const rows = await this.db.query<EventRow>(
+    const rows = await this.db.read<EventRow>(
       `SELECT ${EVENT_COLUMNS}
        FROM events e JOIN wallets w ON w.id = e.wallet_id
        WHERE e.pos > $1::bigint AND ($2::uuid IS NULL OR e.wallet_id = $2) AND ($3::text[] IS NULL OR e.type = ANY ($3))

@@ -231,7 +231,7 @@ export class WalletService {
     const after = cursor ? decodeCursor(cursor) : null;
     const wallets = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
     if (!wallets[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
-    const rows = await this.db.query<{
+    const rows = await this.db.read<{
       id: string;
       kind: string;
       amount: string;

@@ -1,4 +1,5 @@
 import { ChildProcess } from 'node:child_process';
+export { sleep, until } from '../support/wait.js';
 
 /** A variable that test/cluster/run.sh exports; these suites cannot run without what it starts. */
 export function clusterEnv(
@@ -7,19 +8,6 @@ export function clusterEnv(
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run these suites with npm run test:cluster (test/cluster/run.sh starts what they need)`);
   return v;
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `probe` until `done` holds, or fails naming `what` with the last value. */
-export async function until<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (done(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await sleep(100);
-  }
 }
 
 /** SIGTERM to each process, then waits until all have exited (SIGKILL after 15 s). */

@@ -23,6 +23,7 @@ import { WEBHOOK_QUEUE, WebhookService, type WebhookEvent } from '../../libs/gen
 import { WebhookWorkerModule } from '../../libs/generation/src/webhooks/webhooks.module.js';
 import { createTestDatabase } from '../support/database.js';
 import { REDIS_URL } from '../support/env.js';
+import { sleep, until } from '../support/wait.js';
 
 const SECRET = 'whsec_integration_test_secret';
 
@@ -40,18 +41,6 @@ interface DeliveryRow {
   status_code: number | null;
   error: string | null;
   duration_ms: number | null;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (done(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await sleep(100);
-  }
 }
 
 function event(id: string, data: unknown = { generation_id: id }): WebhookEvent {

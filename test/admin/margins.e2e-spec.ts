@@ -118,4 +118,47 @@ describe('margin report: revenue at the price paid, provider cost, free tokens a
       usd: '1.770',
     });
   });
+
+  it("counts a metered hold's overage at the price its bucket was bought for", async () => {
+    const from = new Date().toISOString();
+    await call(t, 'PUT', '/v1/wallets/m_meter');
+    await stripe.completeCheckout(await checkout(t, 'm_meter', { pack_id: 'pack_50' }));
+    // The 15 free tokens go first, by amount, so what follows is paid from the pack ($0.10 a token).
+    const free = await call(t, 'POST', '/v1/wallets/m_meter/reservations', { amount: '15.000' }, { idem: idemKey('free') });
+    expect((await call(t, 'POST', `/v1/reservations/${free.body.id}/settle`, undefined, { idem: idemKey('settle') })).status).toBe(200);
+    // gpt-4o-mini at 4 mt per 1K input and 13 per 1K output: the estimate (100K in, 50K out) holds 1.050;
+    // the usage (100K in, 150K out) costs 2.350, so 1.300 is overage, taken from the pack bucket.
+    const r = await call(
+      t,
+      'POST',
+      '/v1/wallets/m_meter/reservations',
+      { variant: 'gpt-4o-mini', estimate: { input_tokens: 100_000, output_tokens: 50_000 }, max_overage: '5' },
+      { idem: idemKey('meter') },
+    );
+    expect([r.status, r.body.reserved]).toEqual([201, '1.050']);
+    const s = await call(
+      t,
+      'POST',
+      `/v1/reservations/${r.body.id}/settle`,
+      { usage: { input_tokens: 100_000, output_tokens: 150_000 } },
+      { idem: idemKey('usage') },
+    );
+    expect([s.status, s.body.settled, s.body.overage, s.body.uncollected]).toEqual([200, '1.050', '1.300', '0.000']);
+
+    const rep = await admin('GET', `/v1/admin/reports/summary?from=${from}&to=${new Date(Date.now() + 60_000).toISOString()}`);
+    expect(rep.status).toBe(200);
+    const row = rep.body.margin_by_variant.find((v: { variant: string }) => v.variant === 'gpt-4o-mini');
+    expect(row).toEqual({
+      variant: 'gpt-4o-mini',
+      settlements: 1,
+      images: 0,
+      tokens: { paid: '2.350', free: '0.000', other: '0.000' },
+      revenue_usd: '0.235000', // (1.050 held + 1.300 overage) x $0.10
+      provider_cost_usd: '0.000000',
+      free_tokens_cost_usd: '0.000000',
+      settlements_without_cost: 1,
+      margin_usd: null,
+    });
+    expect(rep.body.tokens.spent).toBe('17.350'); // 15.000 + 1.050 + 1.300
+  });
 });

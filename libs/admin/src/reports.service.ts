@@ -90,7 +90,8 @@ export class ReportsService {
   /**
    * Revenue at the price actually paid, provider cost and margin of what was
    * settled in the range, by variant. A settlement charges the buckets that
-   * funded its hold in the order they were taken (ledger_split); each share is
+   * funded its hold in the order they were taken (ledger_split), and a metered
+   * one's overage the buckets its overage transfer took; each share is
    * worth what its bucket was bought for: a pack or plan bucket's Stripe
    * payment (stripe_payments.amount_cents over the bucket's granted tokens, so
    * a 250-token $19 plan makes $0.076 a token, not $0.10); free tokens (weekly
@@ -103,25 +104,32 @@ export class ReportsService {
    * cost incomplete, so its margin is null.
    */
   private async margins(from: Date, to: Date) {
-    const rows = await this.db.query<MarginRow>(
+    const rows = await this.db.read<MarginRow>(
       `WITH settled AS (
          SELECT r.id, coalesce(r.variant, '(by amount)') AS variant, r.funding, r.settled
          FROM transfers t JOIN reservations r ON r.id = t.ref
          WHERE t.kind = 'settle' AND t.created_at >= $1 AND t.created_at < $2 AND r.settled > 0),
+       charged AS (
+         -- What each bucket paid: its share of the hold (ledger_split) and, for a metered hold's
+         -- usage above it, what the overage transfer took from it.
+         SELECT s.id, s.variant, x.bucket_id, x.charged
+         FROM settled s CROSS JOIN LATERAL ledger_split(s.funding, s.settled) x WHERE x.charged > 0
+         UNION ALL
+         SELECT r.id, coalesce(r.variant, '(by amount)'), e.account_id, -e.amount
+         FROM transfers t JOIN reservations r ON r.id = t.ref JOIN entries e ON e.transfer_id = t.id AND e.amount < 0
+         WHERE t.kind = 'overage' AND t.created_at >= $1 AND t.created_at < $2),
        shares AS (
-         SELECT s.id, s.variant, s.settled, b.source, x.charged,
-           CASE WHEN b.source IN ('purchase', 'plan') THEN x.charged * coalesce(p.amount_cents::numeric / 100 / b.granted, 0.0001) ELSE 0 END AS revenue
-         FROM settled s CROSS JOIN LATERAL ledger_split(s.funding, s.settled) x
-         JOIN buckets b ON b.id = x.bucket_id
-         LEFT JOIN stripe_payments p ON p.bucket_id = b.id
-         WHERE x.charged > 0),
+         SELECT c.id, c.variant, b.source, c.charged,
+           CASE WHEN b.source IN ('purchase', 'plan') THEN c.charged * coalesce(p.amount_cents::numeric / 100 / b.granted, 0.0001) ELSE 0 END AS revenue
+         FROM charged c JOIN buckets b ON b.id = c.bucket_id
+         LEFT JOIN stripe_payments p ON p.bucket_id = b.id),
        per_hold AS (
-         SELECT h.id, h.variant, h.settled,
+         SELECT h.id, h.variant, sum(h.charged) AS settled,
            sum(h.charged) FILTER (WHERE h.source IN ('purchase', 'plan')) AS paid,
            sum(h.charged) FILTER (WHERE h.source IN ('free_weekly', 'promo')) AS free,
            sum(h.charged) FILTER (WHERE h.source NOT IN ('purchase', 'plan', 'free_weekly', 'promo')) AS other,
            sum(h.revenue) AS revenue
-         FROM shares h GROUP BY h.id, h.variant, h.settled)
+         FROM shares h GROUP BY h.id, h.variant)
        SELECT h.variant, count(*)::int AS settlements, coalesce(sum(g.delivered), 0)::int AS images,
          coalesce(sum(h.paid), 0)::text AS paid, coalesce(sum(h.free), 0)::text AS free, coalesce(sum(h.other), 0)::text AS other,
          round(sum(h.revenue), 6)::text AS revenue,

@@ -50,6 +50,12 @@ export class AddMeteredPrices1765200000000 implements MigrationInterface {
   name = 'AddMeteredPrices1765200000000';
 
   async up(q: QueryRunner): Promise<void> {
+    // Which unit a usage field is counted in: one definition, for the charge and for the provider's cost.
+    await q.query(`
+      CREATE FUNCTION ledger_usage_unit(p_field text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+        SELECT CASE p_field WHEN 'input_tokens' THEN '1k_input_tokens' WHEN 'output_tokens' THEN '1k_output_tokens'
+                            WHEN 'seconds' THEN 'second' WHEN 'quantity' THEN 'image' END
+      $$`);
     await q.query(`
       CREATE FUNCTION ledger_usage_cost(p_meters jsonb, p_usage jsonb) RETURNS bigint LANGUAGE plpgsql IMMUTABLE AS $$
       DECLARE
@@ -67,8 +73,7 @@ export class AddMeteredPrices1765200000000 implements MigrationInterface {
           RAISE EXCEPTION USING ERRCODE = 'TW001', MESSAGE = 'validation_error', DETAIL = 'usage must be an object';
         END IF;
         FOR v_field, v_value IN SELECT key, value #>> '{}' FROM jsonb_each(p_usage) ORDER BY key LOOP
-          v_unit := CASE v_field WHEN 'input_tokens' THEN '1k_input_tokens' WHEN 'output_tokens' THEN '1k_output_tokens'
-                      WHEN 'seconds' THEN 'second' WHEN 'quantity' THEN 'image' END;
+          v_unit := ledger_usage_unit(v_field);
           IF v_unit IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'TW001', MESSAGE = 'validation_error',
               DETAIL = format('%s is not a usage field (input_tokens, output_tokens, seconds, quantity)', v_field);
@@ -95,6 +100,16 @@ export class AddMeteredPrices1765200000000 implements MigrationInterface {
         END IF;
         RETURN v_cost::bigint;
       END $$`);
+    // What the provider charged for a usage, in micro-USD, exact: each meter's cost_micro_usd (recorded with the
+    // hold's meters when it was reserved) times the quantity, per 1K for the 1k_ units. NULL when a meter the
+    // usage used has no recorded cost. Read by the margin report; the usage was checked when it was settled.
+    await q.query(`
+      CREATE FUNCTION ledger_usage_provider_cost(p_meters jsonb, p_usage jsonb) RETURNS numeric LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE WHEN bool_and(c IS NOT NULL) THEN coalesce(sum(c), 0) END
+        FROM (SELECT (u.value #>> '{}')::numeric * (p_meters -> ledger_usage_unit(u.key) ->> 'cost_micro_usd')::numeric
+                     / CASE WHEN ledger_usage_unit(u.key) LIKE '1k\\_%' THEN 1000 ELSE 1 END AS c
+              FROM jsonb_each(p_usage) AS u) x
+      $$`);
     await q.query(
       `COMMENT ON FUNCTION ledger_usage_cost(jsonb, jsonb) IS 'What a usage costs at these meters, in millitokens: exact, rounded up once (the rounding rule)'`,
     );
@@ -147,6 +162,8 @@ export class AddMeteredPrices1765200000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DELETE FROM provider_costs WHERE variant IN ('gpt-4o-mini', 'sora-2')`);
     await q.query(`DELETE FROM prices WHERE variant IN ('gpt-4o-mini', 'sora-2')`);
+    await q.query(`DROP FUNCTION ledger_usage_provider_cost(jsonb, jsonb)`);
     await q.query(`DROP FUNCTION ledger_usage_cost(jsonb, jsonb)`);
+    await q.query(`DROP FUNCTION ledger_usage_unit(text)`);
   }
 }

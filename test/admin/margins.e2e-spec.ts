@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Database } from '@app/common';
 import type { FakeStripe } from '../../libs/billing/src/fake-stripe/fake-stripe.server.js';
 import { balance, checkout, startBillingApp } from '../billing/support.js';
 import { generationEnv, waitFinished } from '../generation/support.js';
@@ -119,7 +120,7 @@ describe('margin report: revenue at the price paid, provider cost, free tokens a
     });
   });
 
-  it("counts a metered hold's overage at the price its bucket was bought for", async () => {
+  it("counts a metered hold's overage at the price its bucket was bought for, and its usage at the provider's unit costs", async () => {
     const from = new Date().toISOString();
     await call(t, 'PUT', '/v1/wallets/m_meter');
     await stripe.completeCheckout(await checkout(t, 'm_meter', { pack_id: 'pack_50' }));
@@ -154,11 +155,16 @@ describe('margin report: revenue at the price paid, provider cost, free tokens a
       images: 0,
       tokens: { paid: '2.350', free: '0.000', other: '0.000' },
       revenue_usd: '0.235000', // (1.050 held + 1.300 overage) x $0.10
-      provider_cost_usd: '0.000000',
+      provider_cost_usd: '0.105000', // 100 x $0.00015 per 1K in + 150 x $0.0006 per 1K out
       free_tokens_cost_usd: '0.000000',
-      settlements_without_cost: 1,
-      margin_usd: null,
+      settlements_without_cost: 0,
+      margin_usd: '0.130000',
     });
+    // The hold recorded the unit costs it was reserved at, beside its prices.
+    const [held] = await t.app
+      .get(Database)
+      .query<{ meters: Record<string, { cost_micro_usd: string }> }>(`SELECT meters FROM reservations WHERE id = $1`, [r.body.id]);
+    expect([held.meters['1k_input_tokens'].cost_micro_usd, held.meters['1k_output_tokens'].cost_micro_usd]).toEqual(['150', '600']);
     expect(rep.body.tokens.spent).toBe('17.350'); // 15.000 + 1.050 + 1.300
   });
 });

@@ -99,9 +99,11 @@ export class ReportsService {
    * adjustment buckets earn nothing here either (their tokens' money was
    * counted when first spent, or never taken) and are counted as `other`. The
    * provider cost is what the settled generation recorded for its delivered
-   * images (generations.provider_cost_micro_usd); a settlement without one (a
-   * reservation by amount, a variant without a cost row) leaves the variant's
-   * cost incomplete, so its margin is null.
+   * images (generations.provider_cost_micro_usd), or for a metered hold its
+   * usage at the unit costs recorded with its meters (ledger_usage_provider_cost,
+   * all of the usage, the uncollected share included); a settlement without one
+   * (a reservation by amount, a variant without a cost row) leaves the
+   * variant's cost incomplete, so its margin is null.
    */
   private async margins(from: Date, to: Date) {
     const rows = await this.db.read<MarginRow>(
@@ -129,14 +131,19 @@ export class ReportsService {
            sum(h.charged) FILTER (WHERE h.source IN ('free_weekly', 'promo')) AS free,
            sum(h.charged) FILTER (WHERE h.source NOT IN ('purchase', 'plan', 'free_weekly', 'promo')) AS other,
            sum(h.revenue) AS revenue
-         FROM shares h GROUP BY h.id, h.variant)
-       SELECT h.variant, count(*)::int AS settlements, coalesce(sum(g.delivered), 0)::int AS images,
+         FROM shares h GROUP BY h.id, h.variant),
+       costed AS (
+         -- A generation's recorded cost; a metered hold's, from its usage at the unit costs its meters recorded.
+         SELECT h.*, g.delivered,
+           coalesce(g.provider_cost_micro_usd::numeric, CASE WHEN r.meters IS NOT NULL THEN ledger_usage_provider_cost(r.meters, r.usage) END) AS cost
+         FROM per_hold h JOIN reservations r ON r.id = h.id LEFT JOIN generations g ON g.reservation_id = h.id)
+       SELECT h.variant, count(*)::int AS settlements, coalesce(sum(h.delivered), 0)::int AS images,
          coalesce(sum(h.paid), 0)::text AS paid, coalesce(sum(h.free), 0)::text AS free, coalesce(sum(h.other), 0)::text AS other,
          round(sum(h.revenue), 6)::text AS revenue,
-         (count(*) - count(g.provider_cost_micro_usd))::int AS without_cost,
-         round(coalesce(sum(g.provider_cost_micro_usd), 0) / 1e6, 6)::text AS cost,
-         round(coalesce(sum(g.provider_cost_micro_usd * coalesce(h.free, 0)::numeric / h.settled), 0) / 1e6, 6)::text AS free_cost
-       FROM per_hold h LEFT JOIN generations g ON g.reservation_id = h.id
+         (count(*) - count(h.cost))::int AS without_cost,
+         round(coalesce(sum(h.cost), 0) / 1e6, 6)::text AS cost,
+         round(coalesce(sum(h.cost * coalesce(h.free, 0)::numeric / h.settled), 0) / 1e6, 6)::text AS free_cost
+       FROM costed h
        GROUP BY h.variant ORDER BY h.variant`,
       [from, to],
     );

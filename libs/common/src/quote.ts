@@ -12,7 +12,14 @@ export interface Quote {
 /** A metered variant's prices in force, by unit (1k_input_tokens, second, ...): what a metered hold records and is charged at. */
 export type Meters = Record<
   string,
-  { price_id: string; version: number; /** Millitokens per unit, as a decimal string. */ tokens: string }
+  {
+    price_id: string;
+    version: number;
+    /** Millitokens per unit, as a decimal string. */
+    tokens: string;
+    /** The provider's cost of one unit in micro-USD (provider_costs), as a decimal string; null when the cost table has none. */
+    cost_micro_usd?: string | null;
+  }
 >;
 
 export interface PriceQuoter {

@@ -210,9 +210,16 @@ export class PricingService implements PriceQuoter {
     if (metered.length === 0) {
       throw Errors.unprocessable('variant_not_metered', `Variant ${variant} is not metered; reserve it by quantity`);
     }
-    return Object.fromEntries(
-      metered.map((p) => [p.dimensions.meter, { price_id: p.id, version: p.version, tokens: p.tokens.toString() }]),
+    const entries = await Promise.all(
+      metered.map(async (p) => {
+        const cost = await this.unitCost(variant, { meter: p.dimensions.meter }, at);
+        return [
+          p.dimensions.meter,
+          { price_id: p.id, version: p.version, tokens: p.tokens.toString(), cost_micro_usd: cost?.toString() ?? null },
+        ];
+      }),
     );
+    return Object.fromEntries(entries) as Meters;
   }
 
   async quote(variant: string, quantity: number, at: Date, dimensions: Dimensions = {}): Promise<Quote> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, execSync } from 'node:child_process';
+import { exec, execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { call, expectLedgerConsistent, idemKey, startApp, TestApp } from '../support/app.js';
 import { generationEnv } from '../generation/support.js';
@@ -8,16 +9,18 @@ import { generationEnv } from '../generation/support.js';
 /**
  * Restarts the machine's own PostgreSQL and Redis under load. They run alone
  * (`npm run test:faults`, after `npm test` in .ci/run): a restart would break
- * any other suite running at the same time.
+ * any other suite running at the same time. The restarts run as child
+ * processes while the load goes on (never a synchronous exec, which would
+ * stop this process, and the in-process API with it, for the whole restart).
  */
 const cluster = readdirSync('/etc/postgresql')[0];
-const restartPostgres = () =>
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'restart', '-m', 'fast'], { stdio: 'ignore' });
-const restartRedis = () => {
-  execSync('redis-cli -h 127.0.0.1 -p 6379 shutdown nosave || true', { stdio: 'ignore' });
-  execSync(
+const run = promisify(execFile);
+const sh = promisify(exec);
+const restartPostgres = () => run('pg_ctlcluster', ['--skip-systemctl-redirect', cluster, 'main', 'restart', '-m', 'fast']);
+const restartRedis = async () => {
+  await sh('redis-cli -h 127.0.0.1 -p 6379 shutdown nosave || true');
+  await sh(
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log',
-    { stdio: 'ignore' },
   );
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,7 +63,7 @@ describe('PostgreSQL restarted under load', () => {
       }
     });
     await sleep(1_000);
-    restartPostgres();
+    await restartPostgres();
     await sleep(1_500);
     running = false;
     await Promise.all(loops);
@@ -116,7 +119,7 @@ describe('Redis restarted under load (its data lost)', () => {
       ids.push(r.body.id as string);
     }
     await sleep(300);
-    restartRedis();
+    await restartRedis();
     const db = new pg.Client({ connectionString: t.config.DATABASE_URL });
     await db.connect();
     let open = ids.length;

@@ -1,5 +1,5 @@
 import { Clock, Database, Errors, formatTokens, formatUsd } from '@app/common';
-import { SYSTEM } from '@app/ledger';
+import { SYSTEM, WalletService } from '@app/ledger';
 import { Injectable } from '@nestjs/common';
 
 const DAY_MS = 86_400_000;
@@ -36,6 +36,7 @@ export class ReportsService {
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly wallets: WalletService,
   ) {}
 
   private range(from?: string, to?: string): { from: Date; to: Date } {
@@ -207,14 +208,13 @@ export class ReportsService {
   /** A wallet's transactions as CSV, oldest first, with the available balance after each. */
   async statementCsv(ownerId: string, fromText?: string, toText?: string): Promise<string> {
     const { from, to } = this.range(fromText, toText);
-    const w = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
-    if (!w[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
+    const walletId = await this.wallets.idOf(ownerId);
     const rows = await this.db.read<{ id: string; kind: string; amount: string; after: string; created_at: Date; ref: string | null }>(
       `SELECT * FROM (
          SELECT id, kind, amount::text, (sum(amount) OVER (ORDER BY created_at, id))::text AS after, created_at, ref
          FROM transfers WHERE wallet_id = $1) x
        WHERE created_at >= $2 AND created_at < $3 ORDER BY created_at, id`,
-      [w[0].id, from, to],
+      [walletId, from, to],
     );
     const cell = (v: string | null) => (v === null ? '' : /[",\n\r]/.test(v) || /^[=+\-@]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
     const lines = ['created_at,transaction_id,type,amount,available_after,ref'];

@@ -4,7 +4,7 @@ import type { PutAlertDto, PutBudgetDto } from './dto/controls.dto.js';
 import { CONTROL_NAME } from './dto/controls.dto.js';
 import { type AlertDefinition, Ledger } from './ledger.js';
 import type { AlertView, BudgetView } from './views.js';
-import { assertOwnerId } from './wallet.service.js';
+import { assertOwnerId, WalletService } from './wallet.service.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -31,17 +31,11 @@ export class SpendControlsService {
     private readonly db: Database,
     private readonly ledger: Ledger,
     private readonly clock: Clock,
+    private readonly wallets: WalletService,
   ) {}
 
-  private async walletId(ownerId: string): Promise<string> {
-    assertOwnerId(ownerId);
-    const rows = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
-    if (!rows[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
-    return rows[0].id;
-  }
-
   async budgets(ownerId: string): Promise<{ data: BudgetView[] }> {
-    const walletId = await this.walletId(ownerId);
+    const walletId = await this.wallets.idOf(ownerId);
     const rows = await this.db.query<{ b: BudgetView }>(
       `SELECT ledger_budget_view(b, $2) AS b FROM budgets b WHERE b.wallet_id = $1 ORDER BY b.name`,
       [walletId, this.clock.now()],
@@ -95,7 +89,7 @@ export class SpendControlsService {
   }
 
   async alerts(ownerId: string): Promise<{ data: AlertView[] }> {
-    const walletId = await this.walletId(ownerId);
+    const walletId = await this.wallets.idOf(ownerId);
     const rows = await this.db.query<{ a: AlertView }>(
       `SELECT ledger_alert_view(a) AS a FROM alerts a WHERE a.wallet_id = $1 ORDER BY a.name`,
       [walletId],

@@ -229,8 +229,7 @@ export class WalletService {
   ): Promise<{ data: TransactionView[]; next_cursor: string | null }> {
     assertOwnerId(ownerId);
     const after = cursor ? decodeCursor(cursor) : null;
-    const wallets = await this.db.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = $1`, [ownerId]);
-    if (!wallets[0]) throw Errors.notFound('wallet_not_found', `No wallet for owner ${ownerId}`);
+    const walletId = await this.idOf(ownerId);
     const rows = await this.db.read<{
       id: string;
       kind: string;
@@ -257,7 +256,7 @@ export class WalletService {
              AND ($5::text IS NULL OR r.spender_id = $5) AND ($6::uuid IS NULL OR r.api_key_id = $6)))
        ORDER BY t.created_at DESC, t.id DESC LIMIT $4`,
       [
-        wallets[0].id,
+        walletId,
         after?.at ?? null,
         after?.id ?? null,
         limit + 1,

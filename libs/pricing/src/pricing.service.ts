@@ -130,17 +130,16 @@ export class PricingService implements PriceQuoter {
 
   /** The provider's cost of one unit of `variant` for these dimensions; null when the cost table has none. */
   async unitCost(variant: string, dimensions: Dimensions, at: Date = this.clock.now()): Promise<bigint | null> {
+    return costAt(await this.costs(variant), dimensions, at);
+  }
+
+  /** Every cost row of `variant`, for costAt to choose from. */
+  private async costs(variant: string): Promise<ProviderCost[]> {
     const rows = await this.db.query<{ dimensions: Record<string, string>; cost_micro_usd: string; effective_at: Date }>(
       `SELECT dimensions, cost_micro_usd::text, effective_at FROM provider_costs WHERE variant = $1`,
       [variant],
     );
-    const costs: ProviderCost[] = rows.map((r) => ({
-      variant,
-      dimensions: r.dimensions,
-      costMicroUsd: BigInt(r.cost_micro_usd),
-      effectiveAt: r.effective_at,
-    }));
-    return costAt(costs, dimensions, at);
+    return rows.map((r) => ({ variant, dimensions: r.dimensions, costMicroUsd: BigInt(r.cost_micro_usd), effectiveAt: r.effective_at }));
   }
 
   /** The flat price of `variant` (its price with no dimensions asked). */
@@ -210,16 +209,17 @@ export class PricingService implements PriceQuoter {
     if (metered.length === 0) {
       throw Errors.unprocessable('variant_not_metered', `Variant ${variant} is not metered; reserve it by quantity`);
     }
-    const entries = await Promise.all(
-      metered.map(async (p) => {
-        const cost = await this.unitCost(variant, { meter: p.dimensions.meter }, at);
+    // The provider's unit cost of each meter, from one read of the variant's cost rows.
+    const costs = await this.costs(variant);
+    return Object.fromEntries(
+      metered.map((p) => {
+        const cost = costAt(costs, { meter: p.dimensions.meter }, at);
         return [
           p.dimensions.meter,
           { price_id: p.id, version: p.version, tokens: p.tokens.toString(), cost_micro_usd: cost?.toString() ?? null },
         ];
       }),
     );
-    return Object.fromEntries(entries) as Meters;
   }
 
   async quote(variant: string, quantity: number, at: Date, dimensions: Dimensions = {}): Promise<Quote> {

@@ -6,7 +6,6 @@ import {
   Database,
   DomainError,
   Errors,
-  formatTokens,
   IdempotencyService,
   type IdempotentRequest,
   LOGGER,
@@ -15,7 +14,7 @@ import {
   Tx,
 } from '@app/common';
 import { Ledger, ReservationService } from '@app/ledger';
-import { type Dimensions, priceOf, PricingService } from '@app/pricing';
+import { type Dimensions, type PricedRequest, priceOf, PricingService } from '@app/pricing';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -26,7 +25,7 @@ import { decodeBase64Image, fetchImage, type InputImage } from './edit-inputs.js
 import { GenerationFinisher } from './generation-finisher.js';
 import { GENERATE_JOB, GENERATION_QUEUE } from './queues.js';
 import { VARIANT_ROUTES, VariantRoute } from './variants.js';
-import { BatchRow, batchView, GENERATION_COLUMNS, GenerationRow, generationView } from './views.js';
+import { BatchRow, batchView, GENERATION_COLUMNS, type GenerationPrice, generationPrice, GenerationRow, generationView } from './views.js';
 
 /** How long Redis may take to accept a job before the request is answered 503. */
 const QUEUE_TIMEOUT_MS = 2_000;
@@ -50,8 +49,7 @@ export interface WalletGeneration {
   kind: GenerationRow['kind'];
   status: GenerationRow['status'];
   variant: string;
-  /** What it was priced at, and why: the dimensions of the matched price, its version, tokens per image. */
-  price: { dimensions: Record<string, string>; version: number | null; unit_price: string };
+  price: GenerationPrice;
   n: number;
   delivered: number;
   batch_id: string | null;
@@ -105,10 +103,13 @@ export class GenerationService {
         ]);
       }
     });
-    // The price first, so an edit that cannot be priced costs no fetch.
-    await this.pricing.price(variant, this.dimensionsOf(VARIANT_ROUTES[variant], dto, dto.images.length), this.clock.now(), [
-      'input_images',
-    ]);
+    // The price first, so an edit that cannot be priced costs no fetch; the edit is reserved at it.
+    const priced = await this.pricing.priceRequest(
+      variant,
+      this.dimensionsOf(VARIANT_ROUTES[variant], dto, dto.images.length),
+      this.clock.now(),
+      ['input_images'],
+    );
     const inputs: InputImage[] = [];
     for (const [i, img] of dto.images.entries()) {
       inputs.push(
@@ -117,7 +118,7 @@ export class GenerationService {
           : await fetchImage(`images[${i}].url`, img.url ?? '', this.config.ALLOW_PRIVATE_WEBHOOK_URLS),
       );
     }
-    return this.start(idem, { kind: 'edit', dto, variant, seed: null, inputs });
+    return this.start(idem, { kind: 'edit', dto, variant, seed: null, inputs, priced });
   }
 
   /** The request's dimensions: its size (or the variant's default), quality, and an edit's input image count. */
@@ -131,7 +132,15 @@ export class GenerationService {
 
   private async start(
     idem: IdempotentRequest,
-    req: { kind: 'generate' | 'edit'; dto: GenerateImageDto | EditImageDto; variant: string; seed: number | null; inputs: InputImage[] },
+    req: {
+      kind: 'generate' | 'edit';
+      dto: GenerateImageDto | EditImageDto;
+      variant: string;
+      seed: number | null;
+      inputs: InputImage[];
+      /** The price already read for this request (an edit's, before its fetches); read here when absent. */
+      priced?: PricedRequest;
+    },
   ): Promise<Outcome<ReturnType<typeof generationView>>> {
     const { dto, variant } = req;
     const now = this.clock.now();
@@ -139,7 +148,7 @@ export class GenerationService {
     const dims = this.dimensionsOf(route, dto, req.inputs.length);
     if (dto.webhook_url) await assertWebhookUrlAllowed(dto.webhook_url, this.config.ALLOW_PRIVATE_WEBHOOK_URLS);
     const n = dto.n ?? 1;
-    const { price, unitCostMicroUsd } = await this.pricing.priceRequest(variant, dims, now, req.kind === 'edit' ? ['input_images'] : []);
+    const { price, unitCostMicroUsd } = req.priced ?? (await this.pricing.priceRequest(variant, dims, now));
     const quote = { amount: priceOf(price.tokens, n), priceId: price.id, variant, version: price.version };
     await this.assertQueueUp();
     const id = newId('gen');
@@ -354,7 +363,7 @@ export class GenerationService {
         kind: g.kind,
         status: g.status,
         variant: g.variant,
-        price: { dimensions: g.dimensions ?? {}, version: g.price_version, unit_price: formatTokens(BigInt(g.unit_price)) },
+        price: generationPrice(g),
         n: g.n,
         delivered: g.delivered,
         batch_id: g.batch_id,

@@ -38,6 +38,17 @@ export const GENERATION_COLUMNS = `id, wallet_id, owner_id, spender_id, reservat
   dimensions, price_version, input_images, unit_cost_micro_usd::text, provider_cost_micro_usd::text, seed::text, prompt, webhook_url, metadata, unit_price::text, output, delivered, tokens_used::text, error, attempts,
   enqueued_at, created_at, finished_at`;
 
+/** What a generation was priced at, and why: the dimensions of the price it matched, its version, tokens per image. */
+export interface GenerationPrice {
+  dimensions: Record<string, string>;
+  version: number | null;
+  unit_price: string;
+}
+
+export function generationPrice(g: Pick<GenerationRow, 'dimensions' | 'price_version' | 'unit_price'>): GenerationPrice {
+  return { dimensions: g.dimensions ?? {}, version: g.price_version, unit_price: formatTokens(BigInt(g.unit_price)) };
+}
+
 export function generationView(g: GenerationRow) {
   const images = g.output?.images ?? [];
   return {
@@ -52,7 +63,7 @@ export function generationView(g: GenerationRow) {
     size: g.size,
     quality: g.quality,
     input_images: g.input_images,
-    price: { dimensions: g.dimensions ?? {}, version: g.price_version, unit_price: formatTokens(BigInt(g.unit_price)) },
+    price: generationPrice(g),
     reservation_id: g.reservation_id,
     batch_id: g.batch_id,
     reserved: formatTokens(BigInt(g.unit_price) * BigInt(g.n)),

@@ -120,16 +120,23 @@ export class AutoTopUpService {
 
   async view(ownerId: string): Promise<AutoTopUpView> {
     const w = await this.wallet(ownerId);
-    const [cfg] = await this.db.query<ConfigRow>(`SELECT * FROM auto_top_ups WHERE wallet_id = $1`, [w.id]);
-    const [pm] = await this.db.query<{ payment_method: string; brand: string | null; last4: string | null; saved_at: Date }>(
-      `SELECT payment_method, brand, last4, saved_at FROM stripe_payment_methods WHERE wallet_id = $1`,
-      [w.id],
-    );
-    const attempts = await this.db.query<AttemptRow>(
-      `SELECT * FROM auto_top_up_attempts WHERE wallet_id = $1 ORDER BY crossing DESC LIMIT 10`,
-      [w.id],
-    );
-    const [month] = await this.db.query<{ n: number }>(THIS_MONTH, [w.id, monthOf(this.clock.now())]);
+    // One snapshot for the four reads: a success commits its attempt and the reset of failures together,
+    // and the view must not show one without the other.
+    const { cfg, pm, attempts, month } = await this.db.transaction(async (tx) => {
+      await tx.sql.query(`SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`);
+      const cfgRows = (await tx.sql.query<ConfigRow>(`SELECT * FROM auto_top_ups WHERE wallet_id = $1`, [w.id])).rows;
+      const pmRows = (
+        await tx.sql.query<{ payment_method: string; brand: string | null; last4: string | null; saved_at: Date }>(
+          `SELECT payment_method, brand, last4, saved_at FROM stripe_payment_methods WHERE wallet_id = $1`,
+          [w.id],
+        )
+      ).rows;
+      const attemptRows = (
+        await tx.sql.query<AttemptRow>(`SELECT * FROM auto_top_up_attempts WHERE wallet_id = $1 ORDER BY crossing DESC LIMIT 10`, [w.id])
+      ).rows;
+      const monthRows = (await tx.sql.query<{ n: number }>(THIS_MONTH, [w.id, monthOf(this.clock.now())])).rows;
+      return { cfg: cfgRows[0], pm: pmRows[0], attempts: attemptRows, month: monthRows[0] };
+    });
     return {
       owner_id: ownerId,
       enabled: cfg?.enabled ?? false,

@@ -19,6 +19,7 @@ import { AddPriceDimensions1765100000000 } from './1765100000000-AddPriceDimensi
 import { AddGenerationCosts1765100001000 } from './1765100001000-AddGenerationCosts.js';
 import { AddMeteredPrices1765200000000 } from './1765200000000-AddMeteredPrices.js';
 import { CreateMeteredReservations1765200001000 } from './1765200001000-CreateMeteredReservations.js';
+import { CachedViewPlans1765300000000 } from './1765300000000-CachedViewPlans.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   AddGenerationCosts1765100001000,
   AddMeteredPrices1765200000000,
   CreateMeteredReservations1765200001000,
+  CachedViewPlans1765300000000,
 ];

@@ -20,8 +20,14 @@ export interface TestApp {
 
 /** The whole API on a random port, against a fresh database and a private BullMQ prefix. */
 /** `logs`, when given, receives every JSON log line (for tests of what is logged). */
-export async function startApp(env: Record<string, string> = {}, logs?: string[]): Promise<TestApp> {
+/** `prepare`, when given, runs against the new database before the app connects to it. */
+export async function startApp(
+  env: Record<string, string> = {},
+  logs?: string[],
+  prepare?: (db: Awaited<ReturnType<typeof createTestDatabase>>) => Promise<void>,
+): Promise<TestApp> {
   const db = await createTestDatabase();
+  await prepare?.(db);
   const config = loadConfig({
     DATABASE_URL: db.url,
     REDIS_URL,

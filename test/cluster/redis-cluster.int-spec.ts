@@ -28,6 +28,9 @@ describe('on a Redis Cluster', () => {
   let hookUrl: string;
   const hooks: { type: string; valid: boolean }[] = [];
   const procs: ChildProcess[] = [];
+  // Warnings of this process's app and of the worker process: a worker close cut short is one.
+  const logs: string[] = [];
+  const workerLogs: string[] = [];
 
   beforeAll(async () => {
     admin = new Cluster(parseRedisUrl(url).nodes);
@@ -41,7 +44,9 @@ describe('on a Redis Cluster', () => {
         WORKER_LOCK_MS: '5000',
         FAKE_PROVIDER_LATENCY_MS: '30',
         GENERATION_CONCURRENCY: '4',
+        LOG_LEVEL: 'warn',
       }),
+      logs,
     );
     receiver = createServer((req, res) => {
       let raw = '';
@@ -64,19 +69,29 @@ describe('on a Redis Cluster', () => {
           GENERATION_CONCURRENCY: '4',
         }),
         WORKER_METRICS_PORT: String(await freePort()),
+        LOG_LEVEL: 'warn',
       }),
-      stdio: 'ignore',
+      stdio: ['ignore', 'pipe', 'ignore'],
     });
+    worker.stdout?.on('data', (chunk: Buffer) => workerLogs.push(...chunk.toString().split('\n').filter(Boolean)));
     procs.push(worker);
   });
   afterAll(async () => {
-    await stopAll(procs);
-    if (t) {
-      await expectLedgerConsistent(t);
-      await t.close();
+    // The worker and API processes exit on one SIGTERM after the failover (not on the SIGKILL 15 s later),
+    // and every worker, in them and here, closes by itself: none is cut short by its bound (worker-shutdown.ts).
+    const exits = await stopAll(procs);
+    try {
+      if (t) {
+        await expectLedgerConsistent(t);
+        await t.close();
+      }
+      const cutShort = (lines: string[]) => lines.filter((l) => l.includes('worker did not close'));
+      expect([cutShort(logs), cutShort(workerLogs)]).toEqual([[], []]);
+      expect(exits).toEqual(procs.map((p) => ({ pid: p.pid, code: 0, signal: null })));
+    } finally {
+      admin?.disconnect();
+      await new Promise((r) => receiver?.close(r));
     }
-    admin?.disconnect();
-    await new Promise((r) => receiver?.close(r));
   });
 
   it('keeps every queue key of the prefix in one slot, and is ready', async () => {

@@ -10,17 +10,25 @@ export function clusterEnv(
   return v;
 }
 
-/** SIGTERM to each process, then waits until all have exited (SIGKILL after 15 s). */
-export async function stopAll(procs: ChildProcess[]): Promise<void> {
-  await Promise.all(
+/** How a process ended: its exit code, or the signal that killed it. */
+export interface Exit {
+  pid: number | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** SIGTERM to each process, then waits until all have exited (SIGKILL after 15 s); how each ended. */
+export async function stopAll(procs: ChildProcess[]): Promise<Exit[]> {
+  return Promise.all(
     procs.map(
       (p) =>
-        new Promise<void>((resolve) => {
-          if (p.exitCode !== null || p.signalCode !== null) return resolve();
+        new Promise<Exit>((resolve) => {
+          const exit = () => ({ pid: p.pid, code: p.exitCode, signal: p.signalCode });
+          if (p.exitCode !== null || p.signalCode !== null) return resolve(exit());
           const hard = setTimeout(() => p.kill('SIGKILL'), 15_000);
           p.once('exit', () => {
             clearTimeout(hard);
-            resolve();
+            resolve(exit());
           });
           p.kill('SIGTERM');
         }),

@@ -19,6 +19,7 @@ import { FastRedis } from './fast-redis.js';
 import { RateLimiter } from './rate-limit.js';
 import { parseRedisUrl, redisClient } from './redis-target.js';
 import { APP_CONFIG, LOGGER } from './tokens.js';
+import { WorkerShutdown } from './worker-shutdown.js';
 
 /**
  * BullMQ's connection options for REDIS_URL. A Redis Cluster needs a Cluster
@@ -84,6 +85,7 @@ export class CommonModule {
         ApiKeyService,
         IdempotencyService,
         QueueErrorLogger,
+        WorkerShutdown,
         LedgerCheckRegistry,
         FastRedis,
         RateLimiter,

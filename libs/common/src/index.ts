@@ -100,7 +100,8 @@ export {
 } from './api-docs.js';
 export { buildOpenApi } from './openapi.js';
 export { FastRedis } from './fast-redis.js';
-export { clusterUrl, hasHashTag, parseRedisUrl, redactedRedisUrl, redisClient, type RedisTarget } from './redis-target.js';
+export { clusterUrl, hasHashTag, parseRedisUrl, redactedRedisUrl, redisClient, type RedisTarget, SettlingCluster } from './redis-target.js';
+export { boundWorkerClose, type ClosableWorker, WORKER_CLOSE_GRACE_MS, WorkerShutdown } from './worker-shutdown.js';
 export { READ_APPLICATION_NAME } from './data-source.js';
 export { BACKOFF_JITTER, backoffDelay, MAX_BACKOFF_MS } from './webhooks/backoff.js';
 export { postWebhook, type PostOptions, WebhookTimeoutError } from './webhooks/http-post.js';

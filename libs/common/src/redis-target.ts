@@ -1,4 +1,4 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 
 /**
  * Where Redis is: one server (`redis://`, `rediss://`) or the seed nodes of a
@@ -85,14 +85,65 @@ function nodeOptions(t: RedisTarget, extra: RedisOptions): RedisOptions {
 }
 
 /**
- * A client for `url`: an ioredis `Redis` for one server, a `Cluster` for a
- * cluster (its per-node options from `options`; `cluster` adds cluster-level ones).
+ * ioredis' `Cluster` with a `connect()` that always settles.
+ *
+ * ioredis resolves `connect()` from the ready check that follows its first
+ * slot refresh. When that check reads `cluster_state:fail` (a master has just
+ * died and its replica is not promoted yet) ioredis drops the connection and
+ * reconnects through its retry strategy, and the promise of that first
+ * `connect()` is neither resolved nor rejected, though the client does come
+ * back `ready` (redis/ioredis#709). BullMQ awaits `connect()` when it resets
+ * a worker's blocking connection, so after a failover such a worker took no
+ * more jobs and its `close()` never returned. Here `connect()` also settles
+ * when the client itself becomes `ready` (resolved) or `end` (rejected).
+ */
+export class SettlingCluster extends Cluster {
+  override connect(): Promise<void> {
+    const attempt = super.connect();
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const onReady = () => settle(null);
+      const onEnd = () => settle(new Error('Connection is closed.'));
+      const settle = (err: Error | null) => {
+        if (settled) return;
+        settled = true;
+        this.off('ready', onReady);
+        this.off('end', onEnd);
+        if (err) reject(err);
+        else resolve();
+      };
+      attempt.then(
+        () => settle(null),
+        (e: unknown) => settle(e instanceof Error ? e : new Error(String(e))),
+      );
+      // On the next tick: ioredis emits a status change on the tick after it sets it, so an `end` still
+      // pending from before this call is not taken for the end of this attempt.
+      process.nextTick(() => {
+        if (settled) return;
+        this.once('ready', onReady);
+        this.once('end', onEnd);
+      });
+    });
+  }
+
+  /** ioredis' `duplicate()` builds a plain `Cluster`: this one builds a `SettlingCluster`. */
+  override duplicate(overrideStartupNodes: ClusterNode[] = [], overrideOptions: ClusterOptions = {}): Cluster {
+    const startupNodes =
+      overrideStartupNodes.length > 0 ? overrideStartupNodes : (this as unknown as { startupNodes: ClusterNode[] }).startupNodes;
+    return new SettlingCluster(startupNodes.slice(0), { ...this.options, ...overrideOptions });
+  }
+}
+
+/**
+ * A client for `url`: an ioredis `Redis` for one server, a `SettlingCluster`
+ * for a cluster (its per-node options from `options`; `cluster` adds
+ * cluster-level ones).
  */
 export function redisClient(url: string, options: RedisOptions, cluster: Partial<ClusterOptions> = {}): Redis | Cluster {
   const t = parseRedisUrl(url);
   if (!t.cluster) return new Redis({ host: t.nodes[0].host, port: t.nodes[0].port, ...nodeOptions(t, options) });
   const { lazyConnect, enableOfflineQueue, ...node } = options;
-  return new Cluster(t.nodes, {
+  return new SettlingCluster(t.nodes, {
     ...(lazyConnect === undefined ? {} : { lazyConnect }),
     ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
     // A master that dies is replaced by its replica within cluster-node-timeout plus an election:

@@ -20,6 +20,7 @@ import { AddGenerationCosts1765100001000 } from './1765100001000-AddGenerationCo
 import { AddMeteredPrices1765200000000 } from './1765200000000-AddMeteredPrices.js';
 import { CreateMeteredReservations1765200001000 } from './1765200001000-CreateMeteredReservations.js';
 import { CachedViewPlans1765300000000 } from './1765300000000-CachedViewPlans.js';
+import { WalletKeyedLedger1765300001000 } from './1765300001000-WalletKeyedLedger.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   AddMeteredPrices1765200000000,
   CreateMeteredReservations1765200001000,
   CachedViewPlans1765300000000,
+  WalletKeyedLedger1765300001000,
 ];

@@ -7,7 +7,6 @@
  */
 export const DISTRIBUTION: Record<string, 'wallet' | 'reference' | 'local'> = {
   wallets: 'wallet',
-  accounts: 'wallet',
   buckets: 'wallet',
   transfers: 'wallet',
   entries: 'wallet',
@@ -24,6 +23,7 @@ export const DISTRIBUTION: Record<string, 'wallet' | 'reference' | 'local'> = {
   auto_top_ups: 'wallet',
   auto_top_up_attempts: 'wallet',
   generation_inputs: 'wallet',
+  accounts: 'reference',
   prices: 'reference',
   provider_costs: 'reference',
   api_keys: 'reference',
@@ -49,14 +49,11 @@ export const DISTRIBUTION: Record<string, 'wallet' | 'reference' | 'local'> = {
  */
 export const KNOWN_GAPS = {
   uniqueWithoutWallet: [
-    'accounts.accounts_code_key',
-    'accounts.accounts_pkey',
     'auto_top_up_attempts.auto_top_up_attempts_idempotency_key_key',
     'auto_top_up_attempts.auto_top_up_attempts_payment_intent_key',
     'batches.batches_pkey',
     'buckets.buckets_grant_key_key',
     'buckets.buckets_pkey',
-    'entries.entries_pkey',
     'events.events_pos',
     'generations.generations_pkey',
     'generations.generations_reservation_id_key',
@@ -64,10 +61,9 @@ export const KNOWN_GAPS = {
     'stripe_payments.stripe_payments_pkey',
     'stripe_payments.stripe_payments_source_id_key',
     'subscriptions.subscriptions_pkey',
-    'transfers.transfers_pkey',
     'wallets.wallets_owner_id_key',
     'wallets.wallets_stripe_customer_id_key',
   ],
-  nullableWalletId: ['accounts', 'entries', 'transfers'],
-  noWalletKey: ['accounts', 'entries'],
+  nullableWalletId: [] as string[],
+  noWalletKey: [] as string[],
 };

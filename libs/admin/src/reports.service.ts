@@ -61,16 +61,16 @@ export class ReportsService {
          coalesce(sum(t.amount) FILTER (WHERE t.kind IN ('purchase', 'plan')), 0)::text AS sold,
          coalesce(sum(t.amount) FILTER (WHERE t.kind = 'grant'), 0)::text AS granted,
          coalesce(sum(t.amount) FILTER (WHERE t.kind = 'refund'), 0)::text AS refunded,
-         (SELECT coalesce(sum(e.amount), 0) FROM entries e JOIN transfers s ON s.id = e.transfer_id
+         (SELECT coalesce(sum(e.amount), 0) FROM entries e JOIN transfers s ON s.wallet_id = e.wallet_id AND s.id = e.transfer_id
             WHERE e.account_id = $3 AND s.kind IN ('settle', 'overage') AND s.created_at >= $1 AND s.created_at < $2)::text AS spent,
-         (SELECT coalesce(sum(e.amount), 0) FROM entries e JOIN transfers s ON s.id = e.transfer_id
+         (SELECT coalesce(sum(e.amount), 0) FROM entries e JOIN transfers s ON s.wallet_id = e.wallet_id AND s.id = e.transfer_id
             WHERE e.account_id = $4 AND s.created_at >= $1 AND s.created_at < $2)::text AS expired
        FROM transfers t WHERE t.created_at >= $1 AND t.created_at < $2`,
       [from, to, SYSTEM.revenue, SYSTEM.breakage],
     );
     const byVariant = await this.db.read<{ variant: string; mt: string }>(
       `SELECT coalesce(r.variant, '(by amount)') AS variant, sum(e.amount)::text AS mt
-       FROM transfers t JOIN entries e ON e.transfer_id = t.id AND e.account_id = $3
+       FROM transfers t JOIN entries e ON e.wallet_id = t.wallet_id AND e.transfer_id = t.id AND e.account_id = $3
        JOIN reservations r ON r.id = t.ref
        WHERE t.kind IN ('settle', 'overage') AND t.created_at >= $1 AND t.created_at < $2
        GROUP BY 1 ORDER BY 1`,
@@ -119,7 +119,7 @@ export class ReportsService {
          FROM settled s CROSS JOIN LATERAL ledger_split(s.funding, s.settled) x WHERE x.charged > 0
          UNION ALL
          SELECT r.id, coalesce(r.variant, '(by amount)'), e.account_id, -e.amount
-         FROM transfers t JOIN reservations r ON r.id = t.ref JOIN entries e ON e.transfer_id = t.id AND e.amount < 0
+         FROM transfers t JOIN reservations r ON r.id = t.ref JOIN entries e ON e.wallet_id = t.wallet_id AND e.transfer_id = t.id AND e.amount < 0
          WHERE t.kind = 'overage' AND t.created_at >= $1 AND t.created_at < $2),
        shares AS (
          SELECT c.id, c.variant, b.source, c.charged,
@@ -187,9 +187,9 @@ export class ReportsService {
     const rows = await this.db.read<{ day: string; sold: string; spent: string; expired: string }>(
       `SELECT to_char(d, 'YYYY-MM-DD') AS day,
          coalesce((SELECT sum(t.amount) FROM transfers t WHERE t.kind IN ('purchase', 'plan') AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS sold,
-         coalesce((SELECT sum(e.amount) FROM entries e JOIN transfers t ON t.id = e.transfer_id
+         coalesce((SELECT sum(e.amount) FROM entries e JOIN transfers t ON t.wallet_id = e.wallet_id AND t.id = e.transfer_id
                    WHERE e.account_id = $3 AND t.kind IN ('settle', 'overage') AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS spent,
-         coalesce((SELECT sum(e.amount) FROM entries e JOIN transfers t ON t.id = e.transfer_id
+         coalesce((SELECT sum(e.amount) FROM entries e JOIN transfers t ON t.wallet_id = e.wallet_id AND t.id = e.transfer_id
                    WHERE e.account_id = $4 AND t.created_at >= d AND t.created_at < d + interval '1 day'), 0)::text AS expired
        FROM generate_series(date_trunc('day', $1::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', $2::timestamptz, interval '1 day') AS d
        ORDER BY d`,

@@ -30,7 +30,7 @@ export class StripePaymentsCheck implements OnModuleInit {
     const wrong = await db.query<{ payment_intent: string; granted: string; credited: string }>(
       `SELECT p.payment_intent, b.granted::text AS granted, coalesce(c.amount, 0)::text AS credited
        FROM stripe_payments p JOIN buckets b ON b.id = p.bucket_id
-       LEFT JOIN LATERAL (SELECT sum(e.amount) AS amount FROM entries e JOIN transfers t ON t.id = e.transfer_id
+       LEFT JOIN LATERAL (SELECT sum(e.amount) AS amount FROM entries e JOIN transfers t ON t.wallet_id = e.wallet_id AND t.id = e.transfer_id
                           WHERE e.account_id = p.bucket_id AND t.kind IN ('purchase', 'plan')) c ON true
        WHERE coalesce(c.amount, 0) <> b.granted LIMIT 50`,
     );

@@ -49,16 +49,19 @@ export class VerifyService {
     add(
       '1. every entry names an account',
       await q(
-        `SELECT e.id::text, e.account_id FROM entries e LEFT JOIN accounts a ON a.id = e.account_id WHERE a.id IS NULL LIMIT ${LIMIT}`,
+        // An account is a system account or a bucket (a bucket is its own account).
+        `SELECT e.id::text, e.account_id FROM entries e
+         WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id = e.account_id) AND NOT EXISTS (SELECT 1 FROM buckets b WHERE b.id = e.account_id)
+         LIMIT ${LIMIT}`,
       ),
       (r) => `entry ${String(r.id)} posts to unknown account ${String(r.account_id)}`,
     );
     add(
       '1. transfer amount is its bucket entries',
       await q(
-        `SELECT t.id, t.amount::text AS amount, coalesce(sum(e.amount) FILTER (WHERE a.kind = 'bucket'), 0)::text AS buckets
-       FROM transfers t JOIN entries e ON e.transfer_id = t.id JOIN accounts a ON a.id = e.account_id
-       GROUP BY t.id, t.amount HAVING t.amount <> coalesce(sum(e.amount) FILTER (WHERE a.kind = 'bucket'), 0) LIMIT ${LIMIT}`,
+        `SELECT t.id, t.amount::text AS amount, coalesce(sum(e.amount) FILTER (WHERE b.id IS NOT NULL), 0)::text AS buckets
+       FROM transfers t JOIN entries e ON e.wallet_id = t.wallet_id AND e.transfer_id = t.id LEFT JOIN buckets b ON b.id = e.account_id
+       GROUP BY t.id, t.amount HAVING t.amount <> coalesce(sum(e.amount) FILTER (WHERE b.id IS NOT NULL), 0) LIMIT ${LIMIT}`,
       ),
       (r) => `transfer ${String(r.id)} says ${String(r.amount)} but its bucket entries sum to ${String(r.buckets)}`,
     );
@@ -174,7 +177,7 @@ export class VerifyService {
       "8. a metered reservation's overage and uncollected are its transfers' entries",
       await q(
         `WITH t AS (SELECT t.ref, sum(e.amount) FILTER (WHERE t.kind = 'overage') AS overage, sum(e.amount) FILTER (WHERE t.kind = 'uncollected') AS uncollected
-                    FROM transfers t JOIN entries e ON e.transfer_id = t.id AND e.account_id = $1
+                    FROM transfers t JOIN entries e ON e.wallet_id = t.wallet_id AND e.transfer_id = t.id AND e.account_id = $1
                     WHERE t.kind IN ('overage', 'uncollected') GROUP BY t.ref)
          SELECT coalesce(r.id, t.ref) AS id, coalesce(r.overage, 0)::text AS overage, coalesce(t.overage, 0)::text AS booked_overage,
                 coalesce(r.uncollected, 0)::text AS uncollected, coalesce(t.uncollected, 0)::text AS booked_uncollected

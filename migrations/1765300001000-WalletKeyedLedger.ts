@@ -17,7 +17,13 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   the same two primary keys and one foreign key, now composite.
  *
  * Rows written before this migration: entries without a wallet take their
- * transfer's; a transfer without a wallet stops the migration, naming it.
+ * transfer's; a transfer without a wallet, or an entry booked to another
+ * wallet than its transfer's, stops the migration, naming it.
+ *
+ * It runs in one transaction holding ACCESS EXCLUSIVE locks on accounts,
+ * buckets, transfers and entries while it scans entries and builds two
+ * primary keys: on a large ledger, apply it with `npm run migration:run` in a
+ * maintenance window (docs/operations.md, Migrations), not at a rolling boot.
  */
 export class WalletKeyedLedger1765300001000 implements MigrationInterface {
   name = 'WalletKeyedLedger1765300001000';
@@ -54,10 +60,15 @@ export class WalletKeyedLedger1765300001000 implements MigrationInterface {
       DO $$
       DECLARE
         v_id uuid;
+        v_entry bigint;
       BEGIN
         SELECT id INTO v_id FROM transfers WHERE wallet_id IS NULL LIMIT 1;
         IF FOUND THEN
           RAISE EXCEPTION 'transfer % has no wallet: every transfer must be one wallet''s before WalletKeyedLedger', v_id;
+        END IF;
+        SELECT e.id INTO v_entry FROM entries e JOIN transfers t ON t.id = e.transfer_id WHERE e.wallet_id <> t.wallet_id LIMIT 1;
+        IF FOUND THEN
+          RAISE EXCEPTION 'entry % is booked to another wallet than its transfer''s: fix it before WalletKeyedLedger', v_entry;
         END IF;
         IF EXISTS (SELECT 1 FROM entries WHERE wallet_id IS NULL) THEN
           -- The one edit of entries ever made: the wallet of its own transfer, on rows that had none.

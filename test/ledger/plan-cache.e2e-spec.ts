@@ -12,9 +12,10 @@ import { until } from '../support/wait.js';
  * functions keep their plans per backend, and inlinable SQL functions become
  * part of the caller's cached plan.
  *
- * This suite counts function calls (track_functions = all) while every
- * wallet-facing route runs once, and fails naming any SQL function that was
- * executed rather than inlined.
+ * This suite counts function calls (track_functions = all) while the
+ * successful paths of the wallet-facing routes run once (refusals, such as a
+ * 402, are not covered), and fails naming any SQL function that was executed
+ * rather than inlined.
  */
 describe('the API path runs no SQL function un-inlined', () => {
   let t: TestApp;
@@ -96,6 +97,18 @@ describe('the API path runs no SQL function un-inlined', () => {
              ORDER BY 1`,
           )
         ).rows;
+      // A backend reports its counts when it ends: every one of the app's must have ended first.
+      await until(
+        "the app's backends to end",
+        async () =>
+          (
+            await c2.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+            )
+          ).rows[0].n,
+        (n) => n === 0,
+        15_000,
+      );
       // The hot path itself must have been counted before the verdict means anything.
       await until(
         'the app backends to report their function calls',

@@ -118,6 +118,27 @@ describe('WalletKeyedLedger on a ledger with history', () => {
       );
       expect(sums.rows[0]).toEqual({ total: '0', off: 0 });
       expect((await c.query(`SELECT 1 FROM accounts WHERE kind = 'bucket'`)).rows).toEqual([]);
+      // The backfill switched the append-only trigger off for its one edit: it is on again.
+      const triggers = await c.query<{ tgname: string; tgenabled: string }>(
+        `SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'entries'::regclass AND NOT tgisinternal ORDER BY tgname`,
+      );
+      expect(triggers.rows).toEqual([
+        { tgname: 'entries_append_only', tgenabled: 'O' },
+        { tgname: 'entries_no_truncate', tgenabled: 'O' },
+      ]);
+      await expect(
+        c.query(`UPDATE entries SET amount = amount WHERE transfer_id = '5f0c6c56-0000-4000-8000-000000000001'`),
+      ).rejects.toThrow(/append-only/);
+      const keys = await c.query<{ conname: string; def: string }>(
+        `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint
+         WHERE conrelid IN ('entries'::regclass, 'transfers'::regclass) AND contype IN ('p', 'f') ORDER BY conname`,
+      );
+      expect(keys.rows).toEqual([
+        { conname: 'entries_pkey', def: 'PRIMARY KEY (wallet_id, id)' },
+        { conname: 'entries_transfer_id_fkey', def: 'FOREIGN KEY (wallet_id, transfer_id) REFERENCES transfers(wallet_id, id)' },
+        { conname: 'transfers_pkey', def: 'PRIMARY KEY (wallet_id, id)' },
+        { conname: 'transfers_wallet_id_fkey', def: 'FOREIGN KEY (wallet_id) REFERENCES wallets(id)' },
+      ]);
     } finally {
       await c.end();
     }
@@ -138,6 +159,30 @@ describe('WalletKeyedLedger on a ledger with history', () => {
       await expect(migrate(url, MIGRATIONS.length)).rejects.toThrow(/transfer 5f0c6c56-0000-4000-8000-000000000002 has no wallet/);
       expect(await snapshot(c)).toEqual(was);
       expect((await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM accounts WHERE kind = 'bucket'`)).rows[0].n).toBe(2);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('stops at an entry booked to another wallet than its transfer, naming it, and changes nothing', async () => {
+    const { c, url, wallet } = await before();
+    try {
+      await c.query(`SELECT ledger_create_wallet('mig_2', now(), 15000)`);
+      const other = (await c.query<{ id: string }>(`SELECT id FROM wallets WHERE owner_id = 'mig_2'`)).rows[0].id;
+      await c.query(
+        `INSERT INTO transfers (id, wallet_id, kind, amount, ref, created_at) VALUES ('5f0c6c56-0000-4000-8000-000000000003', $1, 'adjustment', 0, 'crossed', '2020-01-01')`,
+        [wallet],
+      );
+      const { rows } = await c.query<{ id: string }>(
+        `INSERT INTO entries (transfer_id, account_id, wallet_id, amount) VALUES
+           ('5f0c6c56-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000007', $1, -5),
+           ('5f0c6c56-0000-4000-8000-000000000003', '00000000-0000-4000-8000-000000000002', $2, 5)
+         RETURNING id::text`,
+        [wallet, other],
+      );
+      const was = await snapshot(c);
+      await expect(migrate(url, MIGRATIONS.length)).rejects.toThrow(new RegExp(`entry ${rows[1].id} is booked to another wallet`));
+      expect(await snapshot(c)).toEqual(was);
     } finally {
       await c.end();
     }

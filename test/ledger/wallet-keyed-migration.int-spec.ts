@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { dataSourceOptions, runMigrations } from '@app/common';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { dbUrl, PG_ADMIN_URL } from '../support/env.js';
+import { createEmptyDatabase, type TestDatabase } from '../support/database.js';
 
 /**
  * Migration WalletKeyedLedger on a ledger with rows in it: bucket rows leave
@@ -12,16 +11,7 @@ import { dbUrl, PG_ADMIN_URL } from '../support/env.js';
  * transfer without a wallet stops it, and nothing else moves.
  */
 describe('WalletKeyedLedger on a ledger with history', () => {
-  const made: string[] = [];
-  const admin = async <T>(work: (c: pg.Client) => Promise<T>) => {
-    const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await c.connect();
-    try {
-      return await work(c);
-    } finally {
-      await c.end();
-    }
-  };
+  const made: TestDatabase[] = [];
   const upTo = MIGRATIONS.findIndex((m) => m.name === 'WalletKeyedLedger1765300001000');
   const migrate = async (url: string, count: number) => {
     const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations: MIGRATIONS.slice(0, count) });
@@ -34,10 +24,9 @@ describe('WalletKeyedLedger on a ledger with history', () => {
   };
   /** A database migrated to just before WalletKeyedLedger, with one wallet's history written by the ledger's functions. */
   const before = async () => {
-    const name = `tw_t_mig_${randomBytes(4).toString('hex')}`;
-    await admin((c) => c.query(`CREATE DATABASE ${name}`));
-    made.push(name);
-    const url = dbUrl(name);
+    const db = await createEmptyDatabase();
+    made.push(db);
+    const url = db.url;
     await migrate(url, upTo);
     const c = new pg.Client({ connectionString: url });
     await c.connect();
@@ -72,9 +61,7 @@ describe('WalletKeyedLedger on a ledger with history', () => {
     ).rows[0];
 
   afterAll(async () => {
-    await admin(async (c) => {
-      for (const name of made) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    });
+    for (const db of made) await db.drop();
   });
 
   it('moves bucket accounts out of accounts, fills entries without a wallet, and keeps every row', async () => {

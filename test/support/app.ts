@@ -5,7 +5,7 @@ import { INestApplication } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createApi } from '../../apps/api/src/app.js';
-import { createTestDatabase } from './database.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
 import { REDIS_URL } from './env.js';
 
 export interface TestApp {
@@ -24,7 +24,7 @@ export interface TestApp {
 export async function startApp(
   env: Record<string, string> = {},
   logs?: string[],
-  prepare?: (db: Awaited<ReturnType<typeof createTestDatabase>>) => Promise<void>,
+  prepare?: (db: TestDatabase) => Promise<void>,
 ): Promise<TestApp> {
   const db = await createTestDatabase();
   await prepare?.(db);

@@ -26,9 +26,46 @@ async function ensureTemplate(admin: pg.Client): Promise<void> {
   }
 }
 
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop: () => Promise<void>;
+}
+
+/** A new database's name, under this run's prefix (global-teardown.js drops what a crashed file left). */
+function testDatabaseName(): string {
+  return `tw_t_${process.env.TW_TEST_RUN ?? 'local'}_${randomBytes(4).toString('hex')}`;
+}
+
+function testDatabase(name: string): TestDatabase {
+  return {
+    url: dbUrl(name),
+    name,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** An empty database, no migration applied (for tests of a migration on data written before it). */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  const name = testDatabaseName();
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  return testDatabase(name);
+}
+
 /** A fresh database for one test file, copied from the migrated template. */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
-  const name = `tw_t_${process.env.TW_TEST_RUN ?? 'local'}_${randomBytes(4).toString('hex')}`;
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = testDatabaseName();
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
   await ensureTemplate(admin);
@@ -43,14 +80,5 @@ export async function createTestDatabase(): Promise<{ url: string; name: string;
     }
   }
   await admin.end();
-  return {
-    url: dbUrl(name),
-    name,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return testDatabase(name);
 }

@@ -21,6 +21,7 @@ import { AddMeteredPrices1765200000000 } from './1765200000000-AddMeteredPrices.
 import { CreateMeteredReservations1765200001000 } from './1765200001000-CreateMeteredReservations.js';
 import { CachedViewPlans1765300000000 } from './1765300000000-CachedViewPlans.js';
 import { WalletKeyedLedger1765300001000 } from './1765300001000-WalletKeyedLedger.js';
+import { WalletKeyedObjects1765400000000 } from './1765400000000-WalletKeyedObjects.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -47,4 +48,5 @@ export const MIGRATIONS = [
   CreateMeteredReservations1765200001000,
   CachedViewPlans1765300000000,
   WalletKeyedLedger1765300001000,
+  WalletKeyedObjects1765400000000,
 ];

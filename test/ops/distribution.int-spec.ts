@@ -66,6 +66,39 @@ describe('tables placed for a database distributed by wallet', () => {
     expect(without).toEqual([...KNOWN_GAPS.uniqueWithoutWallet].sort());
   });
 
+  it('has only foreign keys a database distributed by wallet can enforce', async () => {
+    const r = await c.query<{ name: string; from: string; to: string; cols: string[]; refs: string[] }>(
+      `SELECT conname AS name, conrelid::regclass::text AS from, confrelid::regclass::text AS to,
+              array(SELECT a.attname FROM unnest(conkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = conrelid AND a.attnum = k.n ORDER BY k.i)::text[] AS cols,
+              array(SELECT a.attname FROM unnest(confkey) WITH ORDINALITY k(n, i) JOIN pg_attribute a ON a.attrelid = confrelid AND a.attnum = k.n ORDER BY k.i)::text[] AS refs
+       FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace`,
+    );
+    expect(r.rows.length).toBeGreaterThan(10);
+    // Citus: a wallet table references a reference table, or a wallet table through the wallet (co-located);
+    // a reference table references reference tables only; a local table references no wallet table.
+    const refused = r.rows.filter((fk) => {
+      const from = DISTRIBUTION[fk.from];
+      const to = DISTRIBUTION[fk.to];
+      if (to === 'reference') return false;
+      if (from === 'wallet' && to === 'wallet') {
+        const i = fk.cols.indexOf(distribution(fk.from));
+        return i < 0 || fk.refs[i] !== distribution(fk.to);
+      }
+      return !(from === 'local' && to === 'local');
+    });
+    expect(refused.map((fk) => `${fk.from}.${fk.name} (${fk.cols.join(', ')}) -> ${fk.to} (${fk.refs.join(', ')})`)).toEqual([]);
+  });
+
+  it('makes an owner, a Stripe customer and a credit key unique across wallets through their own tables', () => {
+    const keys = uniques.filter((u) => ['wallet_owners', 'stripe_customers', 'grant_claims'].includes(u.table) && !u.partial);
+    const has = (table: string, columns: string[]) => keys.some((u) => u.table === table && u.columns.join() === columns.join());
+    expect(has('wallet_owners', ['owner_id'])).toBe(true);
+    expect(has('wallet_owners', ['wallet_id'])).toBe(true);
+    expect(has('stripe_customers', ['customer_id'])).toBe(true);
+    expect(has('stripe_customers', ['wallet_id'])).toBe(true);
+    expect(has('grant_claims', ['grant_key'])).toBe(true);
+  });
+
   it('keeps the system accounts derived: no balance column on accounts, no foreign key from entries to accounts', async () => {
     const cols = (
       await c.query<{ c: string }>(`SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'accounts'`)

@@ -3,7 +3,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Billing changes the ledger only through its front door (Ledger); it may read ledger tables, never write them.
-const LEDGER_TABLES = ['wallets', 'buckets', 'accounts', 'transfers', 'entries', 'reservations'];
+const LEDGER_TABLES = [
+  'wallets',
+  'wallet_owners',
+  'stripe_customers',
+  'grant_claims',
+  'buckets',
+  'accounts',
+  'transfers',
+  'entries',
+  'reservations',
+];
 const WRITE = `\\b(INSERT\\s+INTO|UPDATE|DELETE\\s+FROM|TRUNCATE|ALTER\\s+TABLE)\\s+(${LEDGER_TABLES.join('|')})\\b`;
 const writesIn = (text: string) => [...text.matchAll(new RegExp(WRITE, 'gi'))];
 

@@ -78,7 +78,9 @@ export class StripeEffects {
   async walletFor(tx: Tx, metadata: Stripe.Metadata | null | undefined, customer: string | null): Promise<WalletRow | null> {
     let id = isWalletId(metadata?.wallet_id) ? metadata.wallet_id : null;
     if (!id && customer) {
-      const { rows } = await tx.sql.query<{ id: string }>(`SELECT id FROM wallets WHERE stripe_customer_id = $1`, [customer]);
+      const { rows } = await tx.sql.query<{ id: string }>(`SELECT wallet_id AS id FROM stripe_customers WHERE customer_id = $1`, [
+        customer,
+      ]);
       id = rows[0]?.id ?? null;
     }
     if (!id) return null;

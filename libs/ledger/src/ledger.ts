@@ -516,12 +516,16 @@ export class Ledger {
     await tx.sql.query(`UPDATE wallets SET plan = $2, updated_at = now() WHERE id = $1`, [walletId, plan ? JSON.stringify(plan) : null]);
   }
 
-  /** Records the wallet's Stripe customer once; false when it already had one. */
+  /**
+   * Records the wallet's Stripe customer once, with its row in stripe_customers
+   * (customer to wallet, in one statement); false when the wallet already had one.
+   */
   async setStripeCustomer(walletId: string, customerId: string): Promise<boolean> {
-    const r = await this.db.run(`UPDATE wallets SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL`, [
-      walletId,
-      customerId,
-    ]);
+    const r = await this.db.run(
+      `WITH w AS (UPDATE wallets SET stripe_customer_id = $2 WHERE id = $1 AND stripe_customer_id IS NULL RETURNING id)
+       INSERT INTO stripe_customers (customer_id, wallet_id) SELECT $2, id FROM w`,
+      [walletId, customerId],
+    );
     return r.rowCount === 1;
   }
 }

@@ -10,6 +10,9 @@ import { join, relative } from 'node:path';
  */
 const LEDGER_TABLES = [
   'wallets',
+  'wallet_owners',
+  'stripe_customers',
+  'grant_claims',
   'buckets',
   'accounts',
   'transfers',

@@ -117,6 +117,19 @@ export class VerifyService {
       ),
       (r) => `${String(r.grant_key)} is credited ${String(r.n)} times`,
     );
+    add(
+      "5. a keyed credit is its key's claim, and a claim is its credit",
+      await q(
+        `SELECT b.grant_key, 'its bucket ' || b.id || ' in wallet ' || b.wallet_id || ' has no claim of the key' AS why FROM buckets b
+         WHERE b.grant_key IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM grant_claims c WHERE c.grant_key = b.grant_key AND c.wallet_id = b.wallet_id AND c.bucket_id = b.id)
+         UNION ALL
+         SELECT c.grant_key, 'its claim names bucket ' || c.bucket_id || ' in wallet ' || c.wallet_id || ', which does not hold the key' FROM grant_claims c
+         WHERE NOT EXISTS (SELECT 1 FROM buckets b WHERE b.wallet_id = c.wallet_id AND b.id = c.bucket_id AND b.grant_key = c.grant_key)
+         LIMIT ${LIMIT}`,
+      ),
+      (r) => `credit key ${String(r.grant_key)}: ${String(r.why)}`,
+    );
 
     add(
       '2. reversed tokens still due from a bucket are held by its pending reservations',
@@ -135,6 +148,11 @@ export class VerifyService {
         `SELECT wallet_id, count(*)::int AS n, max(seq)::int AS last FROM events GROUP BY wallet_id HAVING count(*) <> max(seq) LIMIT ${LIMIT}`,
       ),
       (r) => `wallet ${String(r.wallet_id)} has ${String(r.n)} events but its last seq is ${String(r.last)}`,
+    );
+    add(
+      "6. a feed position is one event's",
+      await q(`SELECT pos::text, count(*)::int AS n FROM events WHERE pos IS NOT NULL GROUP BY pos HAVING count(*) > 1 LIMIT ${LIMIT}`),
+      (r) => `feed position ${String(r.pos)} is given to ${String(r.n)} events`,
     );
     add(
       "6. a wallet's events replay to its balance",

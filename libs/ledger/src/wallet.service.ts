@@ -160,7 +160,7 @@ export class WalletService {
         ? ['w.id = $1::uuid', key.walletId]
         : 'reservationId' in key
           ? ['w.id = (SELECT r.wallet_id FROM reservations r WHERE r.id = $1)', key.reservationId]
-          : ['w.stripe_customer_id = $1', key.stripeCustomerId];
+          : ['w.id = (SELECT c.wallet_id FROM stripe_customers c WHERE c.customer_id = $1)', key.stripeCustomerId];
     const rows = await this.db.query<{ owner_id: string }>(`SELECT w.owner_id FROM wallets w WHERE ${where}`, [value]);
     return rows[0]?.owner_id ?? null;
   }

@@ -269,10 +269,11 @@ export class StripeEffects {
       onlyIfAbsent: boolean;
     },
   ): Promise<void> {
+    // A subscription is one wallet's for good (its metadata or customer names it): (id, wallet_id) is its key.
     await tx.sql.query(
       `INSERT INTO subscriptions (id, wallet_id, plan_id, status, current_period_end, cancel_at_period_end, last_event_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, current_period_end = coalesce(EXCLUDED.current_period_end, subscriptions.current_period_end),
+       ON CONFLICT (id, wallet_id) DO UPDATE SET status = EXCLUDED.status, current_period_end = coalesce(EXCLUDED.current_period_end, subscriptions.current_period_end),
          cancel_at_period_end = EXCLUDED.cancel_at_period_end, plan_id = EXCLUDED.plan_id, last_event_at = EXCLUDED.last_event_at, updated_at = now()
        WHERE NOT $8 AND subscriptions.last_event_at <= EXCLUDED.last_event_at`,
       [s.id, walletId, s.planId, s.status, s.periodEnd, s.cancelAtPeriodEnd, s.eventAt, s.onlyIfAbsent],

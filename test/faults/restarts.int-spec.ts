@@ -131,7 +131,7 @@ describe('Redis restarted under load (its data lost)', () => {
     expect(open).toBe(0);
     const settles = await db.query(
       `SELECT g.id, g.status, g.tokens_used::text, count(t.id)::int AS settles FROM generations g
-       LEFT JOIN transfers t ON t.ref = g.reservation_id AND t.kind = 'settle' WHERE g.id = ANY($1) GROUP BY g.id`,
+       LEFT JOIN transfers t ON t.ref = g.reservation_id AND t.kind = 'settle' WHERE g.id = ANY($1) GROUP BY g.id, g.wallet_id`,
       [ids],
     );
     await db.end();

@@ -1,9 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { dataSourceOptions, runMigrations } from '@app/common';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { createEmptyDatabase, type TestDatabase } from '../support/database.js';
+import { createEmptyDatabase, migrateWith, type TestDatabase } from '../support/database.js';
 
 /**
  * Migration WalletKeyedLedger on a ledger with rows in it: bucket rows leave
@@ -13,15 +11,7 @@ import { createEmptyDatabase, type TestDatabase } from '../support/database.js';
 describe('WalletKeyedLedger on a ledger with history', () => {
   const made: TestDatabase[] = [];
   const upTo = MIGRATIONS.findIndex((m) => m.name === 'WalletKeyedLedger1765300001000');
-  const migrate = async (url: string, count: number) => {
-    const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations: MIGRATIONS.slice(0, count) });
-    await ds.initialize();
-    try {
-      return await runMigrations(ds);
-    } finally {
-      await ds.destroy();
-    }
-  };
+  const migrate = (url: string, count: number) => migrateWith(url, MIGRATIONS.slice(0, count));
   /** A database migrated to just before WalletKeyedLedger, with one wallet's history written by the ledger's functions. */
   const before = async () => {
     const db = await createEmptyDatabase();

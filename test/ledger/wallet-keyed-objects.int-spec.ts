@@ -1,9 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { dataSourceOptions, runMigrations } from '@app/common';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { createEmptyDatabase, createTestDatabase, migrateWith, type TestDatabase } from '../support/database.js';
 
 const GRANTS = '00000000-0000-4000-8000-000000000002';
 const AT = `'2030-01-07T10:00:00Z'::timestamptz`;
@@ -19,15 +17,7 @@ const AT = `'2030-01-07T10:00:00Z'::timestamptz`;
 describe('WalletKeyedObjects', () => {
   const made: TestDatabase[] = [];
   const upTo = MIGRATIONS.findIndex((m) => m.name === 'WalletKeyedObjects1765400000000');
-  const migrate = async (url: string, count: number) => {
-    const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations: MIGRATIONS.slice(0, count) });
-    await ds.initialize();
-    try {
-      return await runMigrations(ds);
-    } finally {
-      await ds.destroy();
-    }
-  };
+  const migrate = (url: string, count: number) => migrateWith(url, MIGRATIONS.slice(0, count));
   const client = async (url: string) => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();

@@ -1,8 +1,19 @@
 import { dataSourceOptions, runMigrations } from '@app/common';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type MigrationInterface } from 'typeorm';
 import { dbUrl, PG_ADMIN_URL, TEMPLATE_DB } from './env.js';
+
+/** Runs the given migrations (a prefix of MIGRATIONS, for a migration's own test) on `url`; the names it applied. */
+export async function migrateWith(url: string, migrations: (new () => MigrationInterface)[]): Promise<string[]> {
+  const ds = new DataSource({ ...dataSourceOptions(url, 2), migrations });
+  await ds.initialize();
+  try {
+    return await runMigrations(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
 
 /**
  * Builds the template database with the real migrations, once per run: the

@@ -22,6 +22,7 @@ import { CreateMeteredReservations1765200001000 } from './1765200001000-CreateMe
 import { CachedViewPlans1765300000000 } from './1765300000000-CachedViewPlans.js';
 import { WalletKeyedLedger1765300001000 } from './1765300001000-WalletKeyedLedger.js';
 import { WalletKeyedObjects1765400000000 } from './1765400000000-WalletKeyedObjects.js';
+import { WalletKeyedLookups1765500000000 } from './1765500000000-WalletKeyedLookups.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   CachedViewPlans1765300000000,
   WalletKeyedLedger1765300001000,
   WalletKeyedObjects1765400000000,
+  WalletKeyedLookups1765500000000,
 ];

@@ -70,7 +70,7 @@ export class WalletKeyedLookups1765500000000 implements MigrationInterface {
           VALUES (v_id, p_wallet, p_kind, v_available, p_ref, p_metadata, p_at);
         INSERT INTO entries (transfer_id, account_id, wallet_id, amount)
           SELECT v_id, a, p_wallet, m FROM unnest(p_accounts, p_amounts) WITH ORDINALITY AS x(a, m, n) WHERE m <> 0 ORDER BY n;
-        -- System accounts get entries only, so they never become hot rows; CHECK (remaining >= 0) refuses an overdraft.
+        -- System accounts get entries only, so they never become hot rows; the buckets CHECK (remaining >= 0) refuses an overdraft.
         FOR i IN 1 .. array_length(p_accounts, 1) LOOP
           CONTINUE WHEN p_amounts[i] = 0 OR p_accounts[i] BETWEEN '00000000-0000-4000-8000-000000000001' AND '00000000-0000-4000-8000-000000000008';
           UPDATE buckets SET remaining = remaining + p_amounts[i] WHERE id = p_accounts[i] AND wallet_id = p_wallet;

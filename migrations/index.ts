@@ -23,6 +23,7 @@ import { CachedViewPlans1765300000000 } from './1765300000000-CachedViewPlans.js
 import { WalletKeyedLedger1765300001000 } from './1765300001000-WalletKeyedLedger.js';
 import { WalletKeyedObjects1765400000000 } from './1765400000000-WalletKeyedObjects.js';
 import { WalletKeyedLookups1765500000000 } from './1765500000000-WalletKeyedLookups.js';
+import { RowChecks1765500001000 } from './1765500001000-RowChecks.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   WalletKeyedLedger1765300001000,
   WalletKeyedObjects1765400000000,
   WalletKeyedLookups1765500000000,
+  RowChecks1765500001000,
 ];

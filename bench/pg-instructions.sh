@@ -5,6 +5,8 @@
 #
 #   npm run bench:pg-instructions                 # this checkout (npm run build first)
 #   bench/pg-instructions.sh /tmp/tw-prev         # another checkout (built), same ledger_reserve/ledger_finish signatures
+#   PGI_VARIANT=try.sql bench/pg-instructions.sh   # SQL applied after the migrations (a function body to try)
+#   PGI_KEEP=1 bench/pg-instructions.sh            # keep the cluster and callgrind's files (callgrind_annotate cg.250.out)
 #
 # How: a private PostgreSQL cluster in a temporary directory (initdb, a Unix
 # socket only), the checkout's migrations, an API key and 1,000 wallets with
@@ -27,7 +29,7 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get ins
 [ -f "$checkout/dist/apps/cli/src/main.js" ] || { echo "$checkout is not built (npm run build)" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/tw-pgi.XXXXXX)"
-trap 'as_pg "$pgbin/pg_ctl -D $work/data -m immediate stop" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+trap 'as_pg "$pgbin/pg_ctl -D $work/data -m immediate stop" >/dev/null 2>&1 || true; [ -n "${PGI_KEEP:-}" ] && echo "[pg-instructions] kept $work" >&2 || rm -rf "$work"' EXIT
 as_pg() { if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 port=$((20000 + RANDOM % 20000))
@@ -54,6 +56,7 @@ psql=(psql -h "$work" -p "$port" -U postgres -v ON_ERROR_STOP=1 -qAt)
 "${psql[@]}" -c "CREATE DATABASE tw" postgres
 progress "migrations of $checkout"
 (cd "$checkout" && DATABASE_URL="postgres://postgres@localhost:$port/tw?host=$work" LOG_LEVEL=warn node dist/apps/cli/src/main.js migration run >/dev/null)
+if [ -n "${PGI_VARIANT:-}" ]; then progress "variant: $PGI_VARIANT"; "${psql[@]}" -f "$PGI_VARIANT" tw >/dev/null; fi
 progress "an API key and 1,000 wallets"
 principal="$("${psql[@]}" -c "INSERT INTO api_keys (name, scope, key_hash, key_prefix) VALUES ('pgi', 'gateway', 'pgi', 'pgi') RETURNING id" tw)"
 "${psql[@]}" -c "SELECT count(ledger_create_wallet('bench-w-' || i, now(), 15000)) FROM generate_series(0, 999) i" tw >/dev/null

@@ -24,6 +24,7 @@ import { WalletKeyedLedger1765300001000 } from './1765300001000-WalletKeyedLedge
 import { WalletKeyedObjects1765400000000 } from './1765400000000-WalletKeyedObjects.js';
 import { WalletKeyedLookups1765500000000 } from './1765500000000-WalletKeyedLookups.js';
 import { RowChecks1765500001000 } from './1765500001000-RowChecks.js';
+import { ExpressionCosts1765500002000 } from './1765500002000-ExpressionCosts.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   WalletKeyedObjects1765400000000,
   WalletKeyedLookups1765500000000,
   RowChecks1765500001000,
+  ExpressionCosts1765500002000,
 ];

@@ -23,9 +23,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - each statement that runs once the wallet is locked names the wallet as
  *   well, an equality on the whole primary key: ledger_finish reads the
  *   reservation, ledger_end_hold ends it and checks its buckets for reversed
- *   tokens, ledger_post moves a bucket's balance, ledger_reserve (a metered
- *   hold's meters) and ledger_settle_usage (its usage) update it, all by
- *   (id, wallet).
+ *   tokens, ledger_reserve (a metered hold's meters) and
+ *   ledger_settle_usage (its usage) update it, all by (id, wallet); the
+ *   same for ledger_post's update of a bucket's balance comes with
+ *   ExpressionCosts, which restates that function anyway.
  * The first read of a settle (`SELECT wallet_id FROM reservations WHERE id =
  * $1`, to find the wallet to lock) cannot name the wallet: a probe of the
  * key's leading column. Bodies otherwise unchanged (a landed migration is
@@ -37,71 +38,6 @@ export class WalletKeyedLookups1765500000000 implements MigrationInterface {
   name = 'WalletKeyedLookups1765500000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE OR REPLACE FUNCTION ledger_post(p_wallet uuid, p_kind text, p_accounts uuid[], p_amounts bigint[], p_at timestamptz, p_ref text, p_metadata jsonb)
-      RETURNS uuid LANGUAGE plpgsql AS $$
-      DECLARE
-        v_id uuid := gen_random_uuid();
-        v_sum bigint := 0;
-        v_legs int := 0;
-        v_available bigint := 0;
-        v_held bigint := 0;
-        v_revenue bigint := 0;
-        v_type text;
-        v_data jsonb;
-        i int;
-      BEGIN
-        -- System accounts are 00000000-0000-4000-8000-00000000000N, N = 1..8 (CreateLedger, CreateMeteredReservations); every other account is a bucket.
-        FOR i IN 1 .. coalesce(array_length(p_accounts, 1), 0) LOOP
-          CONTINUE WHEN p_amounts[i] = 0;
-          v_sum := v_sum + p_amounts[i];
-          v_legs := v_legs + 1;
-          IF p_accounts[i] = '00000000-0000-4000-8000-000000000004' THEN v_held := v_held + p_amounts[i];
-          ELSIF p_accounts[i] = '00000000-0000-4000-8000-000000000003' THEN v_revenue := v_revenue + p_amounts[i];
-          ELSIF p_accounts[i] NOT BETWEEN '00000000-0000-4000-8000-000000000001' AND '00000000-0000-4000-8000-000000000008' THEN
-            v_available := v_available + p_amounts[i];
-          END IF;
-        END LOOP;
-        -- A transfer that creates or destroys value is a bug, never a business outcome.
-        IF v_sum <> 0 OR v_legs < 2 THEN
-          RAISE EXCEPTION 'unbalanced transfer (% legs summing to %)', v_legs, v_sum USING ERRCODE = 'TW900';
-        END IF;
-        INSERT INTO transfers (id, wallet_id, kind, amount, ref, metadata, created_at)
-          VALUES (v_id, p_wallet, p_kind, v_available, p_ref, p_metadata, p_at);
-        INSERT INTO entries (transfer_id, account_id, wallet_id, amount)
-          SELECT v_id, a, p_wallet, m FROM unnest(p_accounts, p_amounts) WITH ORDINALITY AS x(a, m, n) WHERE m <> 0 ORDER BY n;
-        -- System accounts get entries only, so they never become hot rows; the buckets CHECK (remaining >= 0) refuses an overdraft.
-        FOR i IN 1 .. array_length(p_accounts, 1) LOOP
-          CONTINUE WHEN p_amounts[i] = 0 OR p_accounts[i] BETWEEN '00000000-0000-4000-8000-000000000001' AND '00000000-0000-4000-8000-000000000008';
-          UPDATE buckets SET remaining = remaining + p_amounts[i] WHERE id = p_accounts[i] AND wallet_id = p_wallet;
-          IF NOT FOUND THEN RAISE EXCEPTION 'transfer names bucket % which does not exist', p_accounts[i] USING ERRCODE = 'TW900'; END IF;
-        END LOOP;
-        -- The wallet's event: what changed, enough to rebuild its balance from the stream.
-        v_type := CASE p_kind WHEN 'reserve' THEN 'reservation.created' WHEN 'settle' THEN 'reservation.settled'
-                    WHEN 'release' THEN 'reservation.released'
-                    WHEN 'expire' THEN CASE WHEN v_held <> 0 THEN 'reservation.expired' ELSE 'credit.expired' END
-                    WHEN 'clawback' THEN 'credit.clawed_back'
-                    WHEN 'overage' THEN 'reservation.overage' WHEN 'uncollected' THEN 'usage.uncollected'
-                    ELSE 'credit.created' END;
-        v_data := CASE WHEN p_kind IN ('overage', 'uncollected') THEN
-            jsonb_build_object('transfer_id', v_id, 'kind', p_kind, 'ref', p_ref,
-              'balance_change', jsonb_build_object('available', ledger_tokens(v_available), 'held', ledger_tokens(v_held)),
-              'reservation_id', p_ref, 'amount', ledger_tokens(v_revenue))
-          WHEN v_type LIKE 'reservation.%' THEN
-            jsonb_build_object('transfer_id', v_id, 'kind', p_kind, 'ref', p_ref,
-              'balance_change', jsonb_build_object('available', ledger_tokens(v_available), 'held', ledger_tokens(v_held)),
-              'reservation_id', p_ref, 'reserved', ledger_tokens(abs(v_held)))
-            || CASE WHEN v_type <> 'reservation.created' THEN
-                 jsonb_build_object('settled', ledger_tokens(v_revenue), 'released', ledger_tokens(abs(v_held) - v_revenue)) ELSE '{}' END
-          ELSE
-            jsonb_build_object('transfer_id', v_id, 'kind', p_kind, 'ref', p_ref,
-              'balance_change', jsonb_build_object('available', ledger_tokens(v_available), 'held', ledger_tokens(v_held)),
-              'amount', ledger_tokens(v_available), 'metadata', p_metadata)
-          END;
-        PERFORM ledger_event(p_wallet, v_type, v_data, p_at);
-        IF v_available <> 0 THEN PERFORM ledger_eval_balance_alerts(p_wallet, p_at); END IF;
-        RETURN v_id;
-      END $$`);
     await q.query(`
       CREATE OR REPLACE FUNCTION ledger_end_hold(w wallets, r reservations, p_status text, p_charge bigint, p_now timestamptz)
       RETURNS reservations LANGUAGE plpgsql AS $$

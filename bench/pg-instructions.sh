@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Instructions PostgreSQL executes per reserve + settle pair, counted by
-# valgrind's callgrind: repeatable to about 0.1% whatever else the machine is
+# valgrind's callgrind: repeatable to about 0.3% whatever else the machine is
 # doing, where CPU time on a shared 2-core box moves by 10-25% between runs.
 #
 #   npm run bench:pg-instructions                 # this checkout (npm run build first)
@@ -64,7 +64,6 @@ progress "2,000 pairs of history, then VACUUM ANALYZE (statistics of a ledger in
 pairs 2000 hist | "${psql[@]}" tw >/dev/null
 "${psql[@]}" -c "VACUUM ANALYZE" tw
 as_pg "$pgbin/pg_ctl -D $work/data -w stop" >/dev/null
-
 
 declare -A ir
 for n in 50 250; do

@@ -8,12 +8,13 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * expression trees (text) and plans them again for every INSERT and UPDATE
  * statement; nothing keeps them between statements. Counted with callgrind
  * on a single-user backend over the bench's reserve + settle pair: 35
- * constraint expressions read per pair, 17% of the pair's instructions, 12
- * of them the reservation's (once for the hold, once for its end) and 9 the
- * bucket's. A PL/pgSQL function keeps its compiled expression for the
- * session, so what is read per statement is one call with the whole row;
- * the pair costs 14% fewer instructions (4.73 M to 4.06 M; test
- * test/ledger/row-checks.int-spec.ts, figures in bench/README.md).
+ * constraint expressions read per pair, 17% of the pair's instructions; 31
+ * of them are the reservation's 11 (once for the hold, once for its end)
+ * and the bucket's 9. A PL/pgSQL function keeps its compiled expression for
+ * the session, so what is read per statement is one call with the whole
+ * row; the pair costs 14% fewer instructions (4.65 M to 4.00 M by
+ * bench/pg-instructions.sh; test test/ledger/row-checks.int-spec.ts,
+ * figures in bench/README.md).
  *
  * The rules, as before (each CHECK passed unless it was false; an AND of
  * them is false exactly when one of them is, so NULLs pass as they did):

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { formatTokens } from '@app/common';
 import fc from 'fast-check';
 import pg from 'pg';
-import { MIGRATIONS } from '../../migrations/index.js';
-import { createEmptyDatabase, createTestDatabase, migrateWith, type TestDatabase } from '../support/database.js';
+import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const AT = `'2030-01-07T10:00:00Z'::timestamptz`;
 const LATER = `'2030-01-07T11:00:00Z'::timestamptz`;
@@ -72,15 +71,8 @@ describe('ExpressionCosts: the same values from smaller expressions', () => {
   let c: pg.Client;
 
   beforeAll(async () => {
-    before = await createEmptyDatabase();
+    before = await createDatabaseBefore('ExpressionCosts1765500002000');
     made.push(before);
-    await migrateWith(
-      before.url,
-      MIGRATIONS.slice(
-        0,
-        MIGRATIONS.findIndex((m) => m.name === 'ExpressionCosts1765500002000'),
-      ),
-    );
     after = await createTestDatabase();
     made.push(after);
     c = new pg.Client({ connectionString: after.url });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import pg from 'pg';
-import { MIGRATIONS } from '../../migrations/index.js';
-import { createEmptyDatabase, createTestDatabase, migrateWith, type TestDatabase } from '../support/database.js';
+import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const AT = `'2030-01-07T10:00:00Z'::timestamptz`;
 
@@ -166,15 +165,8 @@ describe('RowChecks: one CHECK per row, the same rows pass', () => {
   let after: Awaited<ReturnType<typeof ledgerOf>>;
 
   beforeAll(async () => {
-    const old = await createEmptyDatabase();
+    const old = await createDatabaseBefore('RowChecks1765500001000');
     made.push(old);
-    await migrateWith(
-      old.url,
-      MIGRATIONS.slice(
-        0,
-        MIGRATIONS.findIndex((m) => m.name === 'RowChecks1765500001000'),
-      ),
-    );
     const now = await createTestDatabase();
     made.push(now);
     before = await ledgerOf(old);

@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { MIGRATIONS } from '../../migrations/index.js';
-import { createEmptyDatabase, createTestDatabase, migrateWith, type TestDatabase } from '../support/database.js';
+import { createDatabaseBefore, createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const AT = `'2030-01-07T10:00:00Z'::timestamptz`;
 
@@ -21,7 +20,6 @@ const AT = `'2030-01-07T10:00:00Z'::timestamptz`;
  */
 describe('WalletKeyedLookups: a settle reads its reservation by the whole key', () => {
   const made: TestDatabase[] = [];
-  const before = MIGRATIONS.findIndex((m) => m.name === 'WalletKeyedLookups1765500000000');
 
   afterAll(async () => {
     for (const db of made) await db.drop();
@@ -69,9 +67,8 @@ describe('WalletKeyedLookups: a settle reads its reservation by the whole key', 
   };
 
   it('before the migration, a settle scanned the pending index (the trap this test detects)', async () => {
-    const db = await createEmptyDatabase();
+    const db = await createDatabaseBefore('WalletKeyedLookups1765500000000');
     made.push(db);
-    await migrateWith(db.url, MIGRATIONS.slice(0, before));
     await staleStatistics(db.url);
     const seen = await scansOfFinish(db.url, 'res_wk_250', 'settle');
     expect(seen.status).toBe('settled');

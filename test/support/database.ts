@@ -2,6 +2,7 @@ import { dataSourceOptions, runMigrations } from '@app/common';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
 import { dbUrl, PG_ADMIN_URL, TEMPLATE_DB } from './env.js';
 
 /** Runs the given migrations (a prefix of MIGRATIONS, for a migration's own test) on `url`; the names it applied. */
@@ -72,6 +73,15 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
     await admin.end();
   }
   return testDatabase(name);
+}
+
+/** An empty database with every migration before the named one applied (the schema that migration starts from). */
+export async function createDatabaseBefore(migration: string): Promise<TestDatabase> {
+  const at = MIGRATIONS.findIndex((m) => m.name === migration);
+  if (at < 0) throw new Error(`No migration named ${migration}`);
+  const db = await createEmptyDatabase();
+  await migrateWith(db.url, MIGRATIONS.slice(0, at));
+  return db;
 }
 
 /** A fresh database for one test file, copied from the migrated template. */

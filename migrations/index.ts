@@ -25,6 +25,7 @@ import { WalletKeyedObjects1765400000000 } from './1765400000000-WalletKeyedObje
 import { WalletKeyedLookups1765500000000 } from './1765500000000-WalletKeyedLookups.js';
 import { RowChecks1765500001000 } from './1765500001000-RowChecks.js';
 import { ExpressionCosts1765500002000 } from './1765500002000-ExpressionCosts.js';
+import { GenerationHolds1765600000000 } from './1765600000000-GenerationHolds.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   WalletKeyedLookups1765500000000,
   RowChecks1765500001000,
   ExpressionCosts1765500002000,
+  GenerationHolds1765600000000,
 ];

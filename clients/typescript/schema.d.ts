@@ -989,6 +989,7 @@ export interface components {
              *     - `request_timeout` (408): the request headers did not arrive in time
              *     - `reservation_not_pending` (409): the reservation is already settled, released or expired
              *     - `reservation_expired` (409): the reservation lapsed; its tokens return to the wallet
+             *     - `reservation_held` (409): the reservation is a generation's: the generation settles it for what it delivers (release cancels it)
              *     - `idempotency_key_reused` (409): this Idempotency-Key was already used with a different request
              *     - `idempotency_key_in_flight` (409): a request with this Idempotency-Key is still being processed; retry shortly
              *     - `budget_in_use` (409): alerts watch this budget; delete them first
@@ -1023,7 +1024,7 @@ export interface components {
              * @example insufficient_funds
              * @enum {string}
              */
-            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "input_image_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "price_not_found" | "zero_price" | "variant_not_metered" | "meter_not_priced" | "empty_estimate" | "usage_required" | "reservation_not_metered" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
+            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "reservation_held" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "input_image_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "price_not_found" | "zero_price" | "variant_not_metered" | "meter_not_priced" | "empty_estimate" | "usage_required" | "reservation_not_metered" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
             /** @description The invalid fields, on a validation_error. */
             errors?: components["schemas"]["ProblemFieldError"][];
         };
@@ -3996,6 +3997,7 @@ export interface operations {
              *     - `idempotency_key_in_flight`: a request with this Idempotency-Key is still being processed; retry shortly
              *     - `reservation_not_pending`: the reservation is already settled, released or expired
              *     - `reservation_expired`: the reservation lapsed; its tokens return to the wallet
+             *     - `reservation_held`: the reservation is a generation's: the generation settles it for what it delivers (release cancels it)
              */
             409: {
                 headers: {
@@ -4004,7 +4006,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {string} */
-                        code: "idempotency_key_reused" | "idempotency_key_in_flight" | "reservation_not_pending" | "reservation_expired";
+                        code: "idempotency_key_reused" | "idempotency_key_in_flight" | "reservation_not_pending" | "reservation_expired" | "reservation_held";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };

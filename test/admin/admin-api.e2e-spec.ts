@@ -118,6 +118,9 @@ describe('admin API', () => {
       ['/v1/admin/wallets/adm_a/grants', { amount: '5', reason: '' }, 400, 'validation_error', 'reason'],
       ['/v1/admin/wallets/adm_a/grants', { amount: '-5', reason: 'x' }, 400, 'validation_error', 'amount'],
       ['/v1/admin/wallets/adm_a/grants', { amount: '1.0001', reason: 'x' }, 400, 'validation_error', 'amount'],
+      // 0.001 once a double: refused as sent.
+      ['/v1/admin/wallets/adm_a/grants', '{"amount": 0.00099999999999999999, "reason": "x"}', 400, 'validation_error'],
+      ['/v1/admin/wallets/adm_a/adjustments', '{"amount": -1.0000000000000001, "reason": "x"}', 400, 'validation_error'],
       [
         '/v1/admin/wallets/adm_a/grants',
         { amount: '1', reason: 'x', expires_at: '2020-01-01T00:00:00Z' },

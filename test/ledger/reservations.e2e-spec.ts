@@ -66,6 +66,9 @@ describe('reservations over HTTP', () => {
       { amount: '1.0001' },
       { amount: '1e3' },
       '{"amount": 1e3}',
+      // Digits a double drops: read as 0.001 and 1 they would pass the three-decimals rule.
+      '{"amount": 0.00099999999999999999}',
+      '{"amount": 1.0000000000000001}',
       { amount: -1 },
       { amount: 'NaN' },
       {},
@@ -92,6 +95,10 @@ describe('reservations over HTTP', () => {
     const r = await reserve('settle_rules', { amount: '2' });
     const over = await call(t, 'POST', `/v1/reservations/${r.body.id}/settle`, { amount: '2.001' }, { idem: idemKey() });
     expect([over.status, over.body.code]).toEqual([422, 'amount_exceeds_reservation']);
+    // 1.99999999999999999 is 2 as a double: refused as sent, not settled as 2.000.
+    const inexact = await call(t, 'POST', `/v1/reservations/${r.body.id}/settle`, '{"amount": 1.99999999999999999}', { idem: idemKey() });
+    expect([inexact.status, inexact.body.code]).toEqual([400, 'validation_error']);
+    expect((await call(t, 'GET', `/v1/reservations/${r.body.id}`)).body.status).toBe('pending');
     expect((await call(t, 'POST', `/v1/reservations/${r.body.id}/release`, undefined, { idem: idemKey() })).status).toBe(200);
     const again = await call(t, 'POST', `/v1/reservations/${r.body.id}/settle`, undefined, { idem: idemKey() });
     expect([again.status, again.body.code]).toEqual([409, 'reservation_not_pending']);

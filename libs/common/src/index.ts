@@ -21,7 +21,7 @@ export {
   reply,
   storeOutcome,
 } from './idempotency.service.js';
-export { exponentMessage, findExponentNumber } from './json-numbers.js';
+export { exponentMessage, findExponentNumber, findInexactNumber, inexactMessage } from './json-numbers.js';
 export { createLogger, PinoNestLogger, REDACT } from './logger.js';
 export {
   centsToMt,

@@ -32,6 +32,10 @@ export const ERROR_CODES = {
   request_timeout: { status: 408, meaning: 'the request headers did not arrive in time' },
   reservation_not_pending: { status: 409, meaning: 'the reservation is already settled, released or expired' },
   reservation_expired: { status: 409, meaning: 'the reservation lapsed; its tokens return to the wallet' },
+  reservation_held: {
+    status: 409,
+    meaning: "the reservation is a generation's: the generation settles it for what it delivers (release cancels it)",
+  },
   idempotency_key_reused: { status: 409, meaning: 'this Idempotency-Key was already used with a different request' },
   idempotency_key_in_flight: { status: 409, meaning: 'a request with this Idempotency-Key is still being processed; retry shortly' },
   budget_in_use: { status: 409, meaning: 'alerts watch this budget; delete them first' },

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { DomainError, Errors } from './errors.js';
-import { exponentMessage, findExponentNumber } from './json-numbers.js';
+import { exponentMessage, findExponentNumber, findInexactNumber, inexactMessage } from './json-numbers.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from './problem.filter.js';
 import { requestPath } from './request-path.js';
 
@@ -116,7 +116,8 @@ function checkCharset(header: string | undefined): void {
 const MALFORMED_JSON = () => new DomainError(400, 'malformed_json', 'Malformed JSON', 'The request body is not valid JSON');
 
 /**
- * JSON as the API reads it: no number with an exponent (spec section 2), an
+ * JSON as the API reads it: no number with an exponent (spec section 2) or
+ * with more digits than a double keeps (read as sent or refused), an
  * object or an array at the top (as body-parser's strict mode), and no
  * "__proto__" key, which would become an object's prototype once copied into a DTO.
  */
@@ -124,6 +125,8 @@ export function parseJsonBody(text: string): unknown {
   if (text.length === 0) return {};
   const token = findExponentNumber(text);
   if (token) throw Errors.validation(exponentMessage(token));
+  const inexact = findInexactNumber(text);
+  if (inexact) throw Errors.validation(inexactMessage(inexact));
   // eslint-disable-next-line no-control-regex -- JSON's whitespace, as body-parser's strict mode
   const first = /^[\x20\x09\x0a\x0d]*(.)/.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw MALFORMED_JSON();

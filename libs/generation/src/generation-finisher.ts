@@ -65,7 +65,7 @@ export class GenerationFinisher {
     const charge = BigInt(g.unit_price) * BigInt(images.length);
     const error = 'error' in outcome ? outcome.error : null;
     // One statement, inside this transaction: the wallet is locked once, here.
-    if (images.length > 0) await this.ledger.settle(g.reservation_id, charge, undefined, tx);
+    if (images.length > 0) await this.ledger.settle(g.reservation_id, charge, undefined, tx, 'generation');
     else if (holdLive) await this.ledger.release(g.reservation_id, undefined, tx);
     const status = images.length > 0 ? 'succeeded' : 'failed';
     const output = images.length > 0 && 'format' in outcome ? { images, format: outcome.format } : null;

@@ -161,6 +161,7 @@ export class GenerationService {
           quantity: n,
           ref: id,
           expiresInS: this.config.GENERATION_HOLD_TTL_S,
+          holder: 'generation',
           spenderId: dto.spender_id ?? null,
           apiKeyId: idem.principalId,
         },
@@ -238,7 +239,7 @@ export class GenerationService {
           expiresInS: this.config.GENERATION_HOLD_TTL_S,
         })),
         { priceId: price.id, version: price.version, variant: price.variant },
-        { spenderId: dto.spender_id ?? null, apiKeyId: idem.principalId },
+        { spenderId: dto.spender_id ?? null, apiKeyId: idem.principalId, holder: 'generation' },
         now,
       );
       const { rows } = await tx.sql.query<BatchRow>(

@@ -9,6 +9,7 @@ export {
   type BudgetDefinition,
   type Credit,
   type Hold,
+  type Holder,
   Ledger,
   ledgerError,
   type Reversal,

@@ -168,6 +168,7 @@ export class ReservationController {
     'reservation_not_found',
     'reservation_not_pending',
     'reservation_expired',
+    'reservation_held',
     'amount_exceeds_reservation',
     'usage_required',
     'reservation_not_metered',

@@ -59,7 +59,12 @@ export interface Hold {
   apiKeyId?: string | null;
   /** A metered hold: its prices by unit, its estimate, and what a settle may take beyond it (mt). */
   metered?: { variant: string; meters: Meters; estimate: Usage; maxOverage: bigint } | null;
+  /** Who alone may settle it: 'generation' for a generation's hold (its finisher); null, the default, for whoever holds its id. */
+  holder?: Holder | null;
 }
+
+/** A hold's settler other than its id's bearer (GenerationHolds). */
+export type Holder = 'generation';
 
 export interface Credit {
   walletId: string;
@@ -134,8 +139,8 @@ export function ledgerError(e: unknown): unknown {
   return new DomainError(status, code, CODE_TITLES[code] ?? TITLES[status] ?? 'Conflict', detail, undefined, extensions);
 }
 
-const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) AS r`;
-const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7, $8) AS r`;
+const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) AS r`;
+const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r`;
 const EXTEND = `SELECT ledger_extend($1, $2, $3, $4, $5, $6, $7) AS r`;
 
 @Injectable()
@@ -222,6 +227,7 @@ export class Ledger {
         hold.metered ? JSON.stringify(hold.metered.meters) : null,
         hold.metered ? JSON.stringify(hold.metered.estimate) : null,
         hold.metered ? hold.metered.maxOverage.toString() : '0',
+        hold.holder ?? null,
       ],
       tx,
     );
@@ -233,12 +239,12 @@ export class Ledger {
     ownerId: string,
     holds: (Omit<Hold, 'price' | 'metadata' | 'spenderId' | 'apiKeyId' | 'metered' | 'amount'> & { id: string; amount: bigint })[],
     price: { priceId: string; version: number; variant: string },
-    who: { spenderId?: string | null; apiKeyId?: string | null } = {},
+    who: { spenderId?: string | null; apiKeyId?: string | null; holder?: Holder | null } = {},
     now = this.clock.now(),
   ): Promise<string> {
     try {
       const { rows } = await tx.sql.query<{ id: string; wallet_id: string }>(
-        `SELECT id, wallet_id FROM ledger_reserve_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        `SELECT id, wallet_id FROM ledger_reserve_all($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
         [
           ownerId,
           holds.map((h) => h.id),
@@ -253,6 +259,7 @@ export class Ledger {
           price.variant,
           who.spenderId ?? null,
           who.apiKeyId ?? null,
+          who.holder ?? null,
         ],
       );
       ledgerOperations.inc({ type: 'reserve', outcome: 'ok' }, rows.length);
@@ -262,9 +269,12 @@ export class Ledger {
     }
   }
 
-  /** Charges `amount` (default: all) of a pending hold; the rest returns to the buckets it came from. */
-  settle(id: string, amount: bigint | undefined, idem?: IdempotentRequest, tx?: Tx): Promise<Replayable<ReservationView>> {
-    return this.finish('settle', id, amount ?? null, idem, tx);
+  /**
+   * Charges `amount` (default: all) of a pending hold; the rest returns to the buckets it came from.
+   * A held reservation (a generation's) is settled only by a caller naming its `holder`: 409 reservation_held otherwise.
+   */
+  settle(id: string, amount: bigint | undefined, idem?: IdempotentRequest, tx?: Tx, holder?: Holder): Promise<Replayable<ReservationView>> {
+    return this.finish('settle', id, amount ?? null, idem, tx, undefined, holder);
   }
 
   /**
@@ -293,12 +303,21 @@ export class Ledger {
     idem?: IdempotentRequest,
     tx?: Tx,
     usage?: Usage,
+    holder?: Holder,
   ): Promise<Replayable<ReservationView>> {
     const out = await this.call<Replayable<ReservationView> | null>(
       action,
       'ledger_finish',
       FINISH,
-      [...this.idemParams(idem), id, action, amount?.toString() ?? null, this.clock.now(), usage ? JSON.stringify(usage) : null],
+      [
+        ...this.idemParams(idem),
+        id,
+        action,
+        amount?.toString() ?? null,
+        this.clock.now(),
+        usage ? JSON.stringify(usage) : null,
+        holder ?? null,
+      ],
       tx,
     );
     if (out && !out.replayed && out.body.finished_at) {

@@ -30,6 +30,7 @@ export interface HoldRequest {
   /** The API key that asked (the request's principal). */
   apiKeyId?: string | null;
   metered?: Hold['metered'];
+  holder?: Hold['holder'];
 }
 
 const USAGE_FIELDS = ['input_tokens', 'output_tokens', 'seconds', 'quantity'] as const;
@@ -81,6 +82,7 @@ export class ReservationService {
         spenderId: req.spenderId ?? null,
         apiKeyId: req.apiKeyId ?? null,
         metered: req.metered ?? null,
+        holder: req.holder ?? null,
       },
       idem,
       tx,

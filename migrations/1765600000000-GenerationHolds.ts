@@ -17,7 +17,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * ledger_reserve_all take p_holder too; all three keep their bodies of
  * before (CreateMeteredReservations, LeanHotPath, WalletKeyedLookups) with
  * the holder added, and a new last parameter that defaults to NULL, so a
- * call with the old arguments means the same.
+ * call with the old arguments means the same. reservation_valid (the one
+ * CHECK of RowChecks) allows 'generation' or nothing as the holder.
  */
 export class GenerationHolds1765600000000 implements MigrationInterface {
   name = 'GenerationHolds1765600000000';
@@ -25,8 +26,19 @@ export class GenerationHolds1765600000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     // A nullable column without a default: no table rewrite.
     await q.query(`ALTER TABLE reservations ADD COLUMN holder text`);
-    await q.query(`ALTER TABLE reservations ADD CONSTRAINT reservations_holder CHECK (holder IN ('generation')) NOT VALID`);
-    await q.query(`ALTER TABLE reservations VALIDATE CONSTRAINT reservations_holder`);
+    // The row rule stays one CHECK (RowChecks): reservation_valid gains the holder's values. Every row there is has none.
+    await q.query(`
+      CREATE OR REPLACE FUNCTION reservation_valid(r reservations) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+      BEGIN
+        RETURN least(r.reserved - 1, r.settled, r.released, r.overage, r.uncollected, r.max_overage - r.overage) >= 0
+          AND r.status IN ('pending', 'settled', 'released', 'expired')
+          AND CASE WHEN r.status = 'pending' THEN r.settled + r.released = 0 AND r.finished_at IS NULL
+                   ELSE r.settled + r.released = r.reserved AND r.finished_at IS NOT NULL END
+          AND (r.meters IS NULL) = (r.estimate IS NULL)
+          AND (r.meters IS NOT NULL OR (r.usage IS NULL AND r.max_overage + r.overage + r.uncollected = 0))
+          AND coalesce(r.holder = 'generation', true)
+          AND r.spender_id ~ '^[A-Za-z0-9_.:@-]{1,128}$';
+      END $$`);
 
     await q.query(
       `DROP FUNCTION ledger_reserve(uuid, text, text, text, text, bigint, integer, timestamptz, bigint, bigint, integer, text, integer, text, jsonb, text, uuid, jsonb, jsonb, bigint)`,

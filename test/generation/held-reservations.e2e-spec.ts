@@ -84,6 +84,11 @@ describe("a generation's hold", () => {
       `SELECT r.id, r.holder FROM reservations r JOIN wallets w ON w.id = r.wallet_id WHERE w.owner_id = 'held_c'`,
     );
     expect(rows.map((r) => r.holder)).toEqual(['generation', 'generation']);
+    // The row rule knows one holder.
+    await expect(db.query(`UPDATE reservations SET holder = 'gateway' WHERE id = $1`, [rows[0].id])).rejects.toMatchObject({
+      code: '23514',
+      constraint: 'reservations_valid',
+    });
     for (const { id } of rows) {
       const r = await call(t, 'POST', `/v1/reservations/${id}/settle`, undefined, { idem: idemKey() });
       expect([r.status, r.body.code]).toEqual([409, 'reservation_held']);

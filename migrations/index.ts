@@ -26,6 +26,7 @@ import { WalletKeyedLookups1765500000000 } from './1765500000000-WalletKeyedLook
 import { RowChecks1765500001000 } from './1765500001000-RowChecks.js';
 import { ExpressionCosts1765500002000 } from './1765500002000-ExpressionCosts.js';
 import { GenerationHolds1765600000000 } from './1765600000000-GenerationHolds.js';
+import { ReversedExpiry1765600001000 } from './1765600001000-ReversedExpiry.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -57,4 +58,5 @@ export const MIGRATIONS = [
   RowChecks1765500001000,
   ExpressionCosts1765500002000,
   GenerationHolds1765600000000,
+  ReversedExpiry1765600001000,
 ];

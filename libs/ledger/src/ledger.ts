@@ -92,6 +92,8 @@ export interface ReversalResult {
   clawed: bigint;
   lost: bigint;
   due: bigint;
+  /** Expired tokens taken back from breakage (or, lowering a reversal, returned to it): never a loss. */
+  unexpired: bigint;
   direction: -1 | 0 | 1;
 }
 
@@ -429,14 +431,21 @@ export class Ledger {
 
   /** Sets how many of a bucket's tokens are reversed (refunds, disputes); see ledger_set_reversed. */
   async setReversed(tx: Tx, bucketId: string, r: Reversal, now = this.clock.now()): Promise<ReversalResult> {
-    const out = await this.call<{ wallet_id: string; clawed: number; lost: number; due: number; direction: -1 | 0 | 1 }>(
+    const out = await this.call<{ wallet_id: string; clawed: number; lost: number; due: number; unexpired: number; direction: -1 | 0 | 1 }>(
       'clawback',
       'ledger_set_reversed',
       `SELECT ledger_set_reversed($1, $2, $3, $4, $5) AS r`,
       [bucketId, r.reversed.toString(), now, r.ref, r.metadata ? JSON.stringify(r.metadata) : null],
       tx,
     );
-    return { walletId: out.wallet_id, clawed: BigInt(out.clawed), lost: BigInt(out.lost), due: BigInt(out.due), direction: out.direction };
+    return {
+      walletId: out.wallet_id,
+      clawed: BigInt(out.clawed),
+      lost: BigInt(out.lost),
+      due: BigInt(out.due),
+      unexpired: BigInt(out.unexpired),
+      direction: out.direction,
+    };
   }
 
   /** Posts a lapsed bucket's remainder to breakage; what was expired (0 when nothing was due). */

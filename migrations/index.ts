@@ -27,6 +27,7 @@ import { RowChecks1765500001000 } from './1765500001000-RowChecks.js';
 import { ExpressionCosts1765500002000 } from './1765500002000-ExpressionCosts.js';
 import { GenerationHolds1765600000000 } from './1765600000000-GenerationHolds.js';
 import { ReversedExpiry1765600001000 } from './1765600001000-ReversedExpiry.js';
+import { BudgetOverage1765600002000 } from './1765600002000-BudgetOverage.js';
 
 /** Every migration, in order. A landed migration is never edited: add a new one. */
 export const MIGRATIONS = [
@@ -59,4 +60,5 @@ export const MIGRATIONS = [
   ExpressionCosts1765500002000,
   GenerationHolds1765600000000,
   ReversedExpiry1765600001000,
+  BudgetOverage1765600002000,
 ];

@@ -2299,7 +2299,7 @@ export interface components {
             failures: number;
             /** @description Why it was turned off, or null. */
             disabled_reason: string | null;
-            /** @description Top-ups this calendar month (UTC). */
+            /** @description Top-ups this calendar month (UTC) that count toward max_per_month: one awaiting authentication (requires_action) included. */
             this_month: number;
             /** @description The 10 latest attempts, newest first. */
             attempts: components["schemas"]["AutoTopUpAttempt"][];

@@ -151,6 +151,35 @@ describe('auto top-up', () => {
     expect(v.attempts[0].error).toContain('monthly cap of 2');
   });
 
+  it('an attempt left in requires_action keeps its place under max_per_month, and is credited once when authenticated later', async () => {
+    const { customer, pm } = await ready('atu_3ds', { max_per_month: 1 });
+    stripe.setOffSessionOutcomes(pm, ['requires_action']);
+    await spend(t, 'atu_3ds', '6');
+    const first = await attempts('atu_3ds', 1);
+    expect(first.attempts[0]).toMatchObject({ status: 'requires_action' });
+    expect(first.this_month).toBe(1);
+    // The next crossing is capped: a second intent could be paid beside the first.
+    await grantTokens(t, 'atu_3ds', 2_000n);
+    await spend(t, 'atu_3ds', '2');
+    const second = await attempts('atu_3ds', 2);
+    expect(second.attempts.map((a: any) => a.status)).toEqual(['skipped', 'requires_action']);
+    expect(second.attempts[0].error).toContain('monthly cap of 1');
+    const pis = stripe.paymentIntentsFor(customer);
+    expect(pis).toHaveLength(1);
+    // The customer authenticates it after all: credited once (the webhook twice), and the cap holds.
+    const { events } = await stripe.authenticate(pis[0].id);
+    await stripe.redeliver(events[0].id);
+    await until(
+      'the late credit',
+      () => balance(t, 'atu_3ds'),
+      (b) => b.available === '59.000',
+    );
+    const after = await view('atu_3ds');
+    expect(after.this_month).toBe(1);
+    expect(after.attempts.map((a: any) => a.status)).toEqual(['skipped', 'succeeded']);
+    expect(await balance(t, 'atu_3ds')).toEqual({ available: '59.000', held: '0.000' });
+  });
+
   it('a worker killed after Stripe made the PaymentIntent retries with the same key: one charge', async () => {
     const { customer } = await ready('atu_kill');
     const service = t.app.get(AutoTopUpService);

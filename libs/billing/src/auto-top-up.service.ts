@@ -70,9 +70,13 @@ export interface AutoTopUpView {
 
 const monthOf = (d: Date) => `${d.toISOString().slice(0, 7)}-01`;
 
-/** The top-ups of a wallet ($1) in a month ($2) that count toward max_per_month: a failed or skipped one does not. */
+/**
+ * The top-ups of a wallet ($1) in a month ($2) that count toward max_per_month: a failed or skipped one does not.
+ * One left in requires_action does: the customer may still authenticate it (its PaymentIntent can still succeed, and
+ * its webhook is credited), so it keeps its place under the cap.
+ */
 const THIS_MONTH = `SELECT count(*)::int AS n FROM auto_top_up_attempts
-  WHERE wallet_id = $1 AND month = $2 AND status IN ('creating', 'processing', 'succeeded')`;
+  WHERE wallet_id = $1 AND month = $2 AND status IN ('creating', 'processing', 'succeeded', 'requires_action')`;
 
 /**
  * Auto top-up (spec section 10): when an operation leaves `available` below

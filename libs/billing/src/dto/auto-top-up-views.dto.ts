@@ -69,7 +69,7 @@ export class AutoTopUpDto {
   @StringProp('Why it was turned off, or null.', { nullable: true })
   disabled_reason!: string | null;
 
-  @IntProp('Top-ups this calendar month (UTC).')
+  @IntProp('Top-ups this calendar month (UTC) that count toward max_per_month: one awaiting authentication (requires_action) included.')
   this_month!: number;
 
   @ApiProperty({ type: [AutoTopUpAttemptDto], description: 'The 10 latest attempts, newest first.' })

@@ -381,6 +381,22 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender, auto: A
       return auto.settled();
     },
 
+    /**
+     * The customer authenticated later (3DS, after an email from the bank) a PaymentIntent left in
+     * requires_action: it succeeds, and payment_intent.succeeded is sent.
+     */
+    async authenticate(paymentIntentId: string, o: DeliverFlag = {}): Promise<ControlResult> {
+      const pi = need(s.paymentIntents, paymentIntentId, 'payment intent');
+      if (pi.status !== 'requires_action') throw new Error(`FakeStripe: payment ${pi.id} is ${pi.status}, not requires_action`);
+      Object.assign(pi, {
+        status: 'succeeded',
+        amount_received: pi.amount,
+        next_action: null,
+        last_payment_error: null,
+      } satisfies Partial<Stripe.PaymentIntent>);
+      return emit([event('payment_intent.succeeded', pi)], o);
+    },
+
     /** Any event, recorded but not delivered: for unknown types or hand-made shapes; send it with deliver(). */
     buildEvent(type: string, object: object, previous?: object): Stripe.Event {
       const e = event(type as Stripe.Event.Type, object, previous);

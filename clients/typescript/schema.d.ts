@@ -2514,7 +2514,7 @@ export interface components {
         };
         GrantDto: {
             /**
-             * @description Why: recorded in the audit log with the acting API key. 1-500 characters.
+             * @description Why: recorded in the audit log with the acting API key. 1-500 characters, not only spaces.
              * @example support ticket 4821
              */
             reason: string;
@@ -2558,7 +2558,7 @@ export interface components {
         };
         AdjustmentDto: {
             /**
-             * @description Why: recorded in the audit log with the acting API key. 1-500 characters.
+             * @description Why: recorded in the audit log with the acting API key. 1-500 characters, not only spaces.
              * @example support ticket 4821
              */
             reason: string;
@@ -2590,7 +2590,7 @@ export interface components {
         };
         ReasonDto: {
             /**
-             * @description Why: recorded in the audit log with the acting API key. 1-500 characters.
+             * @description Why: recorded in the audit log with the acting API key. 1-500 characters, not only spaces.
              * @example support ticket 4821
              */
             reason: string;
@@ -2610,7 +2610,7 @@ export interface components {
         };
         RefundDto: {
             /**
-             * @description Why: recorded in the audit log with the acting API key. 1-500 characters.
+             * @description Why: recorded in the audit log with the acting API key. 1-500 characters, not only spaces.
              * @example support ticket 4821
              */
             reason: string;
@@ -2658,7 +2658,7 @@ export interface components {
         };
         PriceChangeDto: {
             /**
-             * @description Why: recorded in the audit log with the acting API key. 1-500 characters.
+             * @description Why: recorded in the audit log with the acting API key. 1-500 characters, not only spaces.
              * @example support ticket 4821
              */
             reason: string;

@@ -116,6 +116,8 @@ describe('admin API', () => {
     const cases: [string, unknown, number, string, string?][] = [
       ['/v1/admin/wallets/adm_a/grants', { amount: '5' }, 400, 'validation_error', 'reason'],
       ['/v1/admin/wallets/adm_a/grants', { amount: '5', reason: '' }, 400, 'validation_error', 'reason'],
+      ['/v1/admin/wallets/adm_a/grants', { amount: '5', reason: '   ' }, 400, 'validation_error', 'reason'],
+      ['/v1/admin/wallets/adm_a/freeze', { reason: ' \t ' }, 400, 'validation_error', 'reason'],
       ['/v1/admin/wallets/adm_a/grants', { amount: '-5', reason: 'x' }, 400, 'validation_error', 'amount'],
       ['/v1/admin/wallets/adm_a/grants', { amount: '1.0001', reason: 'x' }, 400, 'validation_error', 'amount'],
       // 0.001 once a double: refused as sent.

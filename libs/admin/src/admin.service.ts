@@ -41,10 +41,11 @@ export class AdminService {
     const amount = parseTokens(dto.amount);
     const now = this.clock.now();
     const expiresAt = dto.expires_at ? new Date(dto.expires_at) : null;
-    if (expiresAt && expiresAt.getTime() <= now.getTime()) {
-      throw Errors.validation('expires_at must be in the future', [{ field: 'expires_at', message: 'expires_at must be in the future' }]);
-    }
     return this.idempotency.run(idem, async (tx) => {
+      // After the key is claimed: a retry of a grant made before its expires_at passed replays it (spec section 6).
+      if (expiresAt && expiresAt.getTime() <= now.getTime()) {
+        throw Errors.validation('expires_at must be in the future', [{ field: 'expires_at', message: 'expires_at must be in the future' }]);
+      }
       const w = await this.lockOwner(tx, ownerId);
       const id = await this.ledger.credit(
         tx,

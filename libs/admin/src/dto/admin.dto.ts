@@ -17,13 +17,15 @@ import { IsBoolean, IsInt, IsOptional, IsString, Length, Matches, Max, Min } fro
 /** Every admin action says why: the reason lands in the audit log. */
 class Reasoned {
   @ApiProperty({
-    description: 'Why: recorded in the audit log with the acting API key. 1-500 characters.',
+    description: 'Why: recorded in the audit log with the acting API key. 1-500 characters, not only spaces.',
     minLength: 1,
     maxLength: 500,
+    pattern: '\\S',
     example: 'support ticket 4821',
   })
   @IsString()
   @Length(1, 500)
+  @Matches(/\S/, { message: 'reason must say why (not only spaces)' })
   @FreeText()
   reason!: string;
 }

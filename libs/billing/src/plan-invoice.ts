@@ -76,7 +76,9 @@ export function planInvoiceCredit(invoice: Stripe.Invoice, prices: ReadonlyMap<s
   const reason = invoice.billing_reason ?? 'none';
   if (!CREDITING.has(reason)) return { kind: 'odd', detail: `billing_reason ${reason} credits no tokens` };
   if (!invoice.parent?.subscription_details) return { kind: 'odd', detail: `a ${reason} invoice without a subscription` };
-  if (invoice.amount_paid <= 0) return { kind: 'nothing_due', detail: `${reason} invoice paid nothing` };
+  // Paid by card, or from the customer's Stripe balance (a renewal that a downgrade's credit covers has amount_paid 0
+  // and a total to pay); a total of zero or less (a full coupon, a downgrade) paid nothing.
+  if (invoice.amount_paid <= 0 && !(invoice.total > 0)) return { kind: 'nothing_due', detail: `${reason} invoice paid nothing` };
   // An exact sum of fractions (num / den) so that the rounding happens once, at the end, down.
   let num = 0n;
   let den = 1n;

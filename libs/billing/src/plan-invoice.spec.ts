@@ -64,9 +64,9 @@ describe('plan invoices by billing_reason', () => {
       total: 9900,
       starting_balance: -9900,
     };
-    expect(planInvoiceCredit(fromBalance as Stripe.Invoice, prices)).toMatchObject({ kind: 'credit', mt: 1_500_000n, planId: 'studio' });
+    expect(planInvoiceCredit(fromBalance, prices)).toMatchObject({ kind: 'credit', mt: 1_500_000n, planId: 'studio' });
     const coupon = { ...invoice('subscription_cycle', [line(studio, 9900)]), amount_paid: 0, amount_due: 0, total: 0 };
-    expect(planInvoiceCredit(coupon as Stripe.Invoice, prices).kind).toBe('nothing_due');
+    expect(planInvoiceCredit(coupon, prices).kind).toBe('nothing_due');
   });
 
   it('credits nothing for manual and other reasons, or lines that are not our plans', () => {

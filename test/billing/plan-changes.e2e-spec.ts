@@ -99,6 +99,27 @@ describe('Stripe plan invoices by billing_reason', () => {
     expect(await plans('manual_invoice')).toEqual(['250.000']);
   });
 
+  it('subscription events of one second, delivered in reverse, leave the plan and status Stripe has', async () => {
+    // Stripe's clock does not move: every event below carries the same whole second.
+    expect((await call(t, 'PUT', '/v1/wallets/same_second')).status).toBe(201);
+    const id = await checkout(t, 'same_second', { plan_id: 'creator' });
+    const made = await stripe.completeCheckout(id, { deliver: false });
+    const sub = stripe.subscriptions.get(stripe.sessions.get(id)!.subscription as string)!;
+    const changed = await stripe.changePlan(sub.id, priceOf('studio'), { deliver: false });
+    const events = [...made.events, ...changed.events];
+    expect(new Set(events.map((e) => e.created)).size).toBe(1);
+    for (const e of [...events].reverse()) expect(await stripe.redeliver(e.id)).toEqual([200]);
+    expect((await wallet('same_second')).plan).toMatchObject({ plan_id: 'studio', status: 'active', subscription_id: sub.id });
+
+    expect((await call(t, 'PUT', '/v1/wallets/same_second_end')).status).toBe(201);
+    const id2 = await checkout(t, 'same_second_end', { plan_id: 'creator' });
+    const made2 = await stripe.completeCheckout(id2, { deliver: false });
+    const sub2 = stripe.subscriptions.get(stripe.sessions.get(id2)!.subscription as string)!;
+    const ended = await stripe.cancelSubscription(sub2.id, { deliver: false });
+    for (const e of [...ended.events, ...made2.events]) expect(await stripe.redeliver(e.id)).toEqual([200]);
+    expect((await wallet('same_second_end')).plan).toMatchObject({ plan_id: 'creator', status: 'canceled' });
+  });
+
   it('reconcile credits a missed proration by the same rule as the webhook', async () => {
     const sub = await subscribe('missed_upgrade', 'creator');
     halfway(sub);

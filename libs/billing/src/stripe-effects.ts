@@ -275,7 +275,9 @@ export class StripeEffects {
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (id, wallet_id) DO UPDATE SET status = EXCLUDED.status, current_period_end = coalesce(EXCLUDED.current_period_end, subscriptions.current_period_end),
          cancel_at_period_end = EXCLUDED.cancel_at_period_end, plan_id = EXCLUDED.plan_id, last_event_at = EXCLUDED.last_event_at, updated_at = now()
-       WHERE NOT $8 AND subscriptions.last_event_at <= EXCLUDED.last_event_at`,
+       WHERE NOT $8 AND subscriptions.last_event_at <= EXCLUDED.last_event_at
+         -- An ended subscription stays ended: Stripe never reactivates one, so a late event that says otherwise is older.
+         AND (subscriptions.status NOT IN ('canceled', 'incomplete_expired') OR EXCLUDED.status IN ('canceled', 'incomplete_expired'))`,
       [s.id, walletId, s.planId, s.status, s.periodEnd, s.cancelAtPeriodEnd, s.eventAt, s.onlyIfAbsent],
     );
     // The wallet shows its newest subscription.

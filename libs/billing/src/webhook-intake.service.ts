@@ -10,6 +10,12 @@ import { StripeEffects, EffectResult } from './stripe-effects.js';
 import { idOf, isWalletId, STRIPE, webhookSecrets } from './stripe.client.js';
 
 const REVERSALS = new Set<string>(['charge.refunded', 'charge.dispute.created', 'charge.dispute.updated', 'charge.dispute.closed']);
+/** Milliseconds added to a subscription event's time: the order of its kinds within one second of Stripe's clock. */
+const SUBSCRIPTION_EVENT_RANK = {
+  'customer.subscription.created': 0,
+  'customer.subscription.updated': 1,
+  'customer.subscription.deleted': 2,
+};
 
 const badSignature = (detail: string) => new DomainError(400, 'invalid_signature', 'Invalid Stripe signature', detail);
 
@@ -144,7 +150,9 @@ export class WebhookIntakeService {
       case 'customer.subscription.created':
       case 'customer.subscription.updated':
       case 'customer.subscription.deleted':
-        return this.effects.applySubscription(tx, event.data.object, eventAt);
+        // Stripe's event times are whole seconds, so a subscription made, changed and ended in one second ties:
+        // within a second, created < updated < deleted, a millisecond apart.
+        return this.effects.applySubscription(tx, event.data.object, new Date(eventAt.getTime() + SUBSCRIPTION_EVENT_RANK[event.type]));
       case 'charge.refunded': {
         const charge = event.data.object;
         return this.effects.reverse(

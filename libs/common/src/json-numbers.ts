@@ -4,6 +4,12 @@
  * parser scans the raw text for number tokens that use one.
  */
 export function findExponentNumber(text: string): string | null {
+  for (const token of numberTokens(text)) if (/[eE]/.test(token)) return token;
+  return null;
+}
+
+/** The number tokens of JSON text, in order: every run of number characters outside a string. */
+function* numberTokens(text: string): Generator<string> {
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -20,12 +26,10 @@ export function findExponentNumber(text: string): string | null {
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       let j = i + 1;
       while (j < text.length && /[0-9.eE+-]/.test(text[j])) j++;
-      const token = text.slice(i, j);
-      if (/[eE]/.test(token)) return token;
+      yield text.slice(i, j);
       i = j - 1;
     }
   }
-  return null;
 }
 
 /** The refusal's wording, for a validation_error. */
@@ -67,27 +71,9 @@ function plainDecimal(n: number): string {
  */
 export function findInexactNumber(text: string): string | null {
   if (!/[0-9][0-9.]{15}/.test(text)) return null;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-      continue;
-    }
-    if (c === 0x22) {
-      inString = true;
-      continue;
-    }
-    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      let j = i + 1;
-      while (j < text.length && /[0-9.eE+-]/.test(text[j])) j++;
-      const token = text.slice(i, j);
-      if (/^-?\d+(\.\d+)?$/.test(token) && token.replace(/[-.]/g, '').replace(/^0+/, '').length > 15) {
-        if (canonicalDecimal(token) !== canonicalDecimal(plainDecimal(Number(token)))) return token;
-      }
-      i = j - 1;
+  for (const token of numberTokens(text)) {
+    if (/^-?\d+(\.\d+)?$/.test(token) && token.replace(/[-.]/g, '').replace(/^0+/, '').length > 15) {
+      if (canonicalDecimal(token) !== canonicalDecimal(plainDecimal(Number(token)))) return token;
     }
   }
   return null;

@@ -72,19 +72,22 @@ export class EventsService {
   async take(consumer: string, types: string[], limit = 500): Promise<{ events: (EventView & { wallet_id: string })[]; cursor: string }> {
     await this.sequence();
     await this.db.run(`INSERT INTO event_consumers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [consumer]);
-    const rows = await this.db.query<EventRow & { wallet_id: string; head: string }>(
+    // The head comes from the same snapshot as the events: read apart, a position given in between
+    // (by another process's sequence()) would fall under the cursor unseen.
+    const rows = await this.db.query<Partial<EventRow> & { wallet_id: string | null; head: string }>(
       `WITH c AS (SELECT last_pos FROM event_consumers WHERE name = $1)
-       SELECT ${EVENT_COLUMNS}, e.wallet_id, (SELECT last_pos FROM event_feed)::text AS head
-       FROM events e JOIN wallets w ON w.id = e.wallet_id, c
-       WHERE e.pos > c.last_pos AND e.type = ANY ($2) ORDER BY e.pos LIMIT $3`,
+       SELECT f.last_pos::text AS head, x.* FROM event_feed f LEFT JOIN LATERAL (
+         SELECT ${EVENT_COLUMNS}, e.wallet_id
+         FROM events e JOIN wallets w ON w.id = e.wallet_id, c
+         WHERE e.pos > c.last_pos AND e.type = ANY ($2) ORDER BY e.pos LIMIT $3) x ON true`,
       [consumer, types, limit],
     );
-    const events = rows.map((r) => ({ ...eventView(r), wallet_id: r.wallet_id }));
-    if (rows.length === limit) return { events, cursor: rows[rows.length - 1].pos };
-    // Fewer than asked: nothing else of these types is positioned yet, and what is positioned later
-    // gets a position above the feed's head now.
-    const head = rows[0]?.head ?? (await this.lastPos());
-    return { events, cursor: head };
+    const found = rows.filter((r): r is EventRow & { wallet_id: string; head: string } => r.pos != null);
+    const events = found.map((r) => ({ ...eventView(r), wallet_id: r.wallet_id }));
+    if (found.length === limit) return { events, cursor: found[found.length - 1].pos };
+    // Fewer than asked: nothing else of these types is positioned up to the head, and what is
+    // positioned later gets a position above it.
+    return { events, cursor: rows[0].head };
   }
 
   /** Moves a consumer's cursor forward (never back: two processes may both advance it). */

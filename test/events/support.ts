@@ -8,6 +8,7 @@ export interface Received {
   event: { id: string; seq: number; type: string; created_at: string; owner_id: string; data: unknown };
   signature: string;
   webhookId: string | undefined;
+  /** What the receiver answered ('late': a 200 sent after the sender's timeout). */
   answered: number | 'stalled';
 }
 
@@ -26,10 +27,11 @@ export async function until<T>(what: string, probe: () => Promise<T>, done: (v: 
 
 /**
  * A webhook receiver on 127.0.0.1. `answer(path, n)` says what the n-th request
- * (from 0) to a path gets: a status, or 'stall' (no answer until long after
- * the sender's timeout).
+ * (from 0) to a path gets: a status, 'stall' (no answer until long after
+ * the sender's timeout), or 'late' (a 200, sent `lateMs` later: after the
+ * sender's timeout, so the sender never sees it).
  */
-export async function startReceiver(answer: (path: string, n: number) => number | 'stall') {
+export async function startReceiver(answer: (path: string, n: number) => number | 'stall' | 'late', lateMs = 5_000) {
   const received: Received[] = [];
   const counts = new Map<string, number>();
   const server: Server = createServer((req, res) => {
@@ -49,10 +51,10 @@ export async function startReceiver(answer: (path: string, n: number) => number 
         event: JSON.parse(body) as Received['event'],
         signature: typeof sig === 'string' ? sig : '',
         webhookId: typeof id === 'string' ? id : undefined,
-        answered: a === 'stall' ? 'stalled' : a,
+        answered: a === 'stall' ? 'stalled' : a === 'late' ? 200 : a,
       });
-      if (a === 'stall') {
-        setTimeout(() => res.writeHead(200).end('late'), 5_000).unref();
+      if (a === 'stall' || a === 'late') {
+        setTimeout(() => res.writeHead(200).end('late'), a === 'late' ? lateMs : 5_000).unref();
         return;
       }
       res.writeHead(a, { 'content-type': 'text/plain' }).end(String(a));

@@ -101,6 +101,30 @@ export class IdempotencyService {
       return outcome;
     });
   }
+
+  /**
+   * For a request whose checks come before its claim (the price it is charged,
+   * its variant, its input images, the queue it goes to): runs `work`, and when
+   * it refuses the request, answers a retry whose first try already succeeded
+   * with that stored outcome instead, as the claim would have had the checks
+   * passed. A price removed or a queue down since the first try does not turn
+   * its retry into an error. A key holding nothing yet, still in flight, or
+   * used for another request keeps the refusal.
+   */
+  async orReplay<T>(req: IdempotentRequest, work: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
+    try {
+      return await work();
+    } catch (e) {
+      const rows = await this.db.query<{ fingerprint: string; status_code: number | null; response: string | null }>(
+        `SELECT fingerprint, status_code, response FROM idempotency_keys WHERE principal_id = $1 AND key = $2`,
+        [req.principalId, req.key],
+      );
+      const row = rows[0];
+      if (!row || row.status_code === null || row.response === null || row.fingerprint !== req.fingerprint) throw e;
+      return { status: row.status_code, body: JSON.parse(row.response) as T, replayed: true };
+    }
+  }
+
   private async replay<T>(tx: Tx, req: IdempotentRequest): Promise<Outcome<T>> {
     const { rows } = await tx.sql.query<{ fingerprint: string; status_code: number; response: string }>(
       `SELECT fingerprint, status_code, response FROM idempotency_keys WHERE principal_id = $1 AND key = $2`,

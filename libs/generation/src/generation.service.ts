@@ -81,8 +81,12 @@ export class GenerationService {
 
   /** Prices n images, reserves and records the generation in one transaction, then enqueues it. */
   async create(idem: IdempotentRequest, dto: GenerateImageDto): Promise<Outcome<ReturnType<typeof generationView>>> {
-    const variant = await this.resolveVariant(dto.model, dto.variant);
-    return this.start(idem, { kind: 'generate', dto, variant, seed: dto.seed ?? null, inputs: [] });
+    // The variant, the price and the queue are checked before the key is claimed: a retry of a
+    // request that was taken replays it even once one of them is gone (orReplay).
+    return this.idempotency.orReplay(idem, async () => {
+      const variant = await this.resolveVariant(dto.model, dto.variant);
+      return this.start(idem, { kind: 'generate', dto, variant, seed: dto.seed ?? null, inputs: [] });
+    });
   }
 
   /**
@@ -91,7 +95,12 @@ export class GenerationService {
    * the way of a generation (same reservation, queue, finisher, webhooks).
    * Any bad input is refused before anything is reserved.
    */
-  async createEdit(idem: IdempotentRequest, dto: EditImageDto): Promise<Outcome<ReturnType<typeof generationView>>> {
+  createEdit(idem: IdempotentRequest, dto: EditImageDto): Promise<Outcome<ReturnType<typeof generationView>>> {
+    // Its images are fetched before the claim too: one gone since the first try does not refuse the retry.
+    return this.idempotency.orReplay(idem, () => this.edit(idem, dto));
+  }
+
+  private async edit(idem: IdempotentRequest, dto: EditImageDto): Promise<Outcome<ReturnType<typeof generationView>>> {
     const variant = await this.resolveVariant(dto.model, dto.variant, 'edit');
     if (!VARIANT_ROUTES[variant].edits) throw Errors.notFound('variant_not_found', `Variant ${variant} cannot edit images`);
     // Cheap checks of every image before any fetch.
@@ -214,7 +223,11 @@ export class GenerationService {
   }
 
   /** Reserves every item of the batch in one transaction (all or nothing), then enqueues them. */
-  async createBatch(idem: IdempotentRequest, dto: CreateBatchDto): Promise<Outcome<ReturnType<typeof batchView>>> {
+  createBatch(idem: IdempotentRequest, dto: CreateBatchDto): Promise<Outcome<ReturnType<typeof batchView>>> {
+    return this.idempotency.orReplay(idem, () => this.batch(idem, dto));
+  }
+
+  private async batch(idem: IdempotentRequest, dto: CreateBatchDto): Promise<Outcome<ReturnType<typeof batchView>>> {
     const now = this.clock.now();
     const route = VARIANT_ROUTES[dto.variant];
     if (!route) throw Errors.notFound('variant_not_found', `Variant ${dto.variant} cannot generate images`);

@@ -4,6 +4,7 @@ import {
   Clock,
   Database,
   Errors,
+  IdempotencyService,
   type IdempotentRequest,
   newId,
   Outcome,
@@ -54,14 +55,18 @@ export class ReservationService {
     private readonly db: Database,
     private readonly ledger: Ledger,
     private readonly clock: Clock,
+    private readonly idempotency: IdempotencyService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(PRICE_QUOTER) private readonly quoter?: PriceQuoter,
   ) {}
 
   async create(idem: IdempotentRequest, ownerId: string, dto: CreateReservationDto): Promise<Outcome<ReservationView>> {
     const now = this.clock.now();
-    const request = await this.holdRequest(dto, now);
-    return this.reserve(ownerId, { ...request, spenderId: dto.spender_id ?? null, apiKeyId: idem.principalId }, idem, undefined, now);
+    // The price is read before the ledger claims the key: a retry replays even once it is gone.
+    return this.idempotency.orReplay(idem, async () => {
+      const request = await this.holdRequest(dto, now);
+      return this.reserve(ownerId, { ...request, spenderId: dto.spender_id ?? null, apiKeyId: idem.principalId }, idem, undefined, now);
+    });
   }
 
   /**

@@ -77,10 +77,56 @@ describe('Stripe plan invoices by billing_reason', () => {
     expect([invoice.billing_reason, invoice.amount_paid, invoice.total]).toEqual(['subscription_update', 0, 950 - 4950]);
     expect(await outcome(change.events[1])).toBe('nothing_due');
     expect(await plans('downgrader')).toEqual(['1500.000']);
-    stripeNow = sub.items.data[0].current_period_end * 1000;
-    await stripe.renewSubscription(sub.id);
-    expect(await plans('downgrader')).toEqual(['1500.000', '250.000']);
+    expect(stripe.customers.get(sub.customer as string)!.balance).toBe(950 - 4950);
+    // The renewals are paid from the $40 the downgrade left on the customer's Stripe balance:
+    // amount_paid 0 (nothing charged to the card), and the plan's tokens all the same.
+    const renewals: Stripe.Invoice[] = [];
+    for (let i = 0; i < 3; i++) {
+      stripeNow = sub.items.data[0].current_period_end * 1000;
+      const r = await stripe.renewSubscription(sub.id);
+      expect(r.statuses).toEqual([200, 200]);
+      renewals.push(r.events[1].data.object as Stripe.Invoice);
+      expect(await outcome(r.events[1])).toBe('credited');
+    }
+    expect(renewals.map((i) => [i.total, i.amount_paid, i.ending_balance])).toEqual([
+      [1900, 0, -2100],
+      [1900, 0, -200],
+      [1900, 1700, 0],
+    ]);
+    expect(await plans('downgrader')).toEqual(['1500.000', '250.000', '250.000', '250.000']);
     expect((await wallet('downgrader')).plan).toMatchObject({ plan_id: 'creator' });
+    const paid = await db.query(`SELECT source_id, amount_cents FROM stripe_payments WHERE source_id = ANY ($1) ORDER BY amount_cents`, [
+      renewals.map((i) => i.id),
+    ]);
+    // Each is worth its total, whatever part the balance paid: a refund of the card's $17 reverses 17/19 of its tokens.
+    expect(paid.rows.map((r) => Number(r.amount_cents))).toEqual([1900, 1900, 1900]);
+  });
+
+  it('reconcile reports an invoice it cannot apply and goes on to the others; a later run applies it', async () => {
+    const a = await subscribe('rec_fail_a', 'creator');
+    const b = await subscribe('rec_fail_b', 'creator');
+    stripeNow = a.items.data[0].current_period_end * 1000;
+    const ia = (await stripe.renewSubscription(a.id, { deliver: false })).events[1].data.object as Stripe.Invoice;
+    const ib = (await stripe.renewSubscription(b.id, { deliver: false })).events[1].data.object as Stripe.Invoice;
+    // A fault in the database for one invoice only (as a constraint that refused its row would be).
+    await db.query(`CREATE FUNCTION test_refuse_payment() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.source_id = '${ia.id}' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$`);
+    await db.query(
+      `CREATE TRIGGER test_refuse_payment BEFORE INSERT ON stripe_payments FOR EACH ROW EXECUTE FUNCTION test_refuse_payment()`,
+    );
+    try {
+      const report = await t.app.get(ReconcileService).reconcile(new Date(Date.now() - 3_600_000));
+      expect(report.odd).toContainEqual(expect.stringMatching(new RegExp(`^invoice ${ia.id}: failed, nothing applied`)));
+      expect(report.repaired).toContain(`invoice ${ib.id}: credited (its webhook never arrived)`);
+      expect(await plans('rec_fail_a')).toEqual(['250.000']);
+      expect(await plans('rec_fail_b')).toEqual(['250.000', '250.000']);
+    } finally {
+      await db.query(`DROP TRIGGER test_refuse_payment ON stripe_payments`);
+      await db.query(`DROP FUNCTION test_refuse_payment()`);
+    }
+    const again = await t.app.get(ReconcileService).reconcile(new Date(Date.now() - 3_600_000));
+    expect(again.repaired).toEqual([`invoice ${ia.id}: credited (its webhook never arrived)`]);
+    expect(await plans('rec_fail_a')).toEqual(['250.000', '250.000']);
   });
 
   it('a manual invoice credits nothing and reconcile reports it as odd; plan changes are matched', async () => {

@@ -1,7 +1,7 @@
 import { Clock, Database, LOGGER } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import { AutoTopUpService } from './auto-top-up.service.js';
 import { PlanPrices } from './plan-prices.js';
 import { type EffectResult, StripeEffects } from './stripe-effects.js';
@@ -55,16 +55,20 @@ export class ReconcileService {
         report.odd.push(`session ${session.id} is complete but ${session.payment_status}`);
         continue;
       }
-      const r = await this.db.transaction((tx) => this.effects.creditPack(tx, session, this.clock.now()));
-      this.record(report, `session ${session.id}`, r);
+      const r = await this.apply(report, `session ${session.id}`, () =>
+        this.db.transaction((tx) => this.effects.creditPack(tx, session, this.clock.now())),
+      );
+      if (r) this.record(report, `session ${session.id}`, r);
       onProgress?.(`sessions ${report.checked.sessions}, invoices ${report.checked.invoices}, repaired ${report.repaired.length}`);
     }
     for await (const invoice of this.stripe.invoices.list({ status: 'paid', created: { gte }, limit: 100 })) {
       report.checked.invoices++;
-      // The prices are read before the transaction, never while it holds locks.
-      const prices = await this.plans.forInvoice(invoice);
-      const r = await this.db.transaction((tx) => this.effects.creditPlanInvoice(tx, invoice, prices, this.clock.now()));
-      this.record(report, `invoice ${invoice.id}`, r, `billing_reason ${invoice.billing_reason ?? 'none'}`);
+      const r = await this.apply(report, `invoice ${invoice.id}`, async () => {
+        // The prices are read before the transaction, never while it holds locks.
+        const prices = await this.plans.forInvoice(invoice);
+        return this.db.transaction((tx) => this.effects.creditPlanInvoice(tx, invoice, prices, this.clock.now()));
+      });
+      if (r) this.record(report, `invoice ${invoice.id}`, r, `billing_reason ${invoice.billing_reason ?? 'none'}`);
       onProgress?.(`sessions ${report.checked.sessions}, invoices ${report.checked.invoices}, repaired ${report.repaired.length}`);
     }
     // Auto top-ups left open: a succeeded PaymentIntent whose webhook never came is credited once.
@@ -79,6 +83,21 @@ export class ReconcileService {
       'stripe reconcile',
     );
     return report;
+  }
+
+  /**
+   * One session or invoice: a failure of one (its transaction rolled back) is
+   * reported as odd and logged, and the run goes on to the rest.
+   */
+  private async apply(report: ReconcileReport, what: string, work: () => Promise<EffectResult>): Promise<EffectResult | null> {
+    try {
+      return await work();
+    } catch (e) {
+      if (e instanceof Stripe.errors.StripeError) throw e; // Stripe itself failed: the run cannot go on
+      this.log.error({ err: e instanceof Error ? e.message : String(e), what }, 'stripe reconcile: an item failed');
+      report.odd.push(`${what}: failed, nothing applied (${e instanceof Error ? e.message : String(e)})`);
+      return null;
+    }
   }
 
   private record(report: ReconcileReport, what: string, r: EffectResult, why = 'metadata missing or not ours'): void {

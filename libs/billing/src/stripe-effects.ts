@@ -163,7 +163,9 @@ export class StripeEffects {
       paymentIntent: pi,
       sourceId: invoice.id,
       invoiceId: invoice.id,
-      amountCents: invoice.amount_paid,
+      // The payment is worth the invoice's total: the customer's Stripe balance may have paid some or all of it
+      // (amount_paid 0), and a refund of the card's part reverses only that part's share.
+      amountCents: Math.max(invoice.amount_paid, invoice.total),
       mt: credit.mt,
       expiresAt: credit.periodEnd,
       at,

@@ -60,6 +60,7 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender, auto: A
   const payInvoice = (sub: Stripe.Subscription, reason: Stripe.Invoice.BillingReason, lines?: LineSpec[]) => {
     const now = s.now();
     const item = sub.items.data[0];
+    const cust = s.customers.get(idOf(sub.customer));
     const invoice = invoiceObject(now, {
       sub,
       reason,
@@ -67,7 +68,9 @@ export function createControls(s: FakeStripeState, hooks: WebhookSender, auto: A
       periodStart: item.current_period_start,
       periodEnd: item.current_period_end,
       lines,
+      balance: cust?.balance ?? 0,
     });
+    if (cust) cust.balance = invoice.ending_balance ?? cust.balance;
     s.invoices.set(invoice.id, invoice);
     sub.latest_invoice = invoice.id;
     if (invoice.amount_paid <= 0) return invoice;

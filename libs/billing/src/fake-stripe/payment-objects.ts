@@ -161,9 +161,11 @@ function invoiceLine(invoiceId: string, sub: Stripe.Subscription, l: LineSpec) {
 
 /**
  * A paid subscription invoice: by default one line for the item's period at
- * its price; or the lines given (a plan change's prorations). A total below
- * zero (a downgrade) goes to the customer's balance: the invoice is paid
- * with nothing due, as at Stripe.
+ * its price; or the lines given (a plan change's prorations). As at Stripe,
+ * the customer's balance (`balance`, negative when Stripe owes the customer)
+ * is applied first: a total below zero (a downgrade) goes to it and the
+ * invoice is paid with nothing due; a later invoice takes what it can from
+ * it and charges only the rest (amount_paid 0 when the balance covers it).
  */
 export function invoiceObject(
   now: number,
@@ -174,6 +176,8 @@ export function invoiceObject(
     periodStart: number;
     periodEnd: number;
     lines?: LineSpec[];
+    /** The customer's balance before this invoice (cents; negative is a credit). */
+    balance?: number;
   },
 ) {
   const item = p.sub.items.data[0];
@@ -190,7 +194,11 @@ export function invoiceObject(
   ];
   const lines = specs.map((l) => invoiceLine(id, p.sub, l));
   const total = specs.reduce((sum, l) => sum + l.amount, 0);
-  const due = Math.max(0, total);
+  const starting = p.balance ?? 0;
+  // What the balance's credit pays of a positive total; a negative total is added to the balance.
+  const fromBalance = total > 0 ? Math.min(total, Math.max(0, -starting)) : 0;
+  const due = Math.max(0, total - fromBalance);
+  const ending = total > 0 ? starting + fromBalance : starting + total;
   const startsNow = p.reason !== 'subscription_cycle';
   return stripeObject<Stripe.Invoice>({
     id,
@@ -207,6 +215,8 @@ export function invoiceObject(
     currency: p.sub.currency,
     customer: p.sub.customer,
     description: null,
+    starting_balance: starting,
+    ending_balance: ending,
     hosted_invoice_url: `https://invoice.fake.local/i/${id}`,
     lines: apiList(`/v1/invoices/${id}/lines`, lines),
     livemode: false,

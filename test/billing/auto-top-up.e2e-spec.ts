@@ -3,7 +3,7 @@ import { AutoTopUpService, ReconcileService } from '@app/billing';
 import { Database } from '@app/common';
 import type { FakeStripe } from '../../libs/billing/src/fake-stripe/fake-stripe.server.js';
 import { call, expectLedgerConsistent, grantTokens, idemKey, TestApp } from '../support/app.js';
-import { balance, spend, startBillingApp } from './support.js';
+import { balance, checkout, spend, startBillingApp } from './support.js';
 
 /** Auto top-up (spec section 10): once per crossing, never past the monthly cap, credited only from the signed webhook. */
 describe('auto top-up', () => {
@@ -178,6 +178,40 @@ describe('auto top-up', () => {
     expect(after.this_month).toBe(1);
     expect(after.attempts.map((a: any) => a.status)).toEqual(['skipped', 'succeeded']);
     expect(await balance(t, 'atu_3ds')).toEqual({ available: '59.000', held: '0.000' });
+  });
+
+  it('a frozen wallet is not charged: a dispute that drops it below the threshold, or an admin freeze, skips the crossing', async () => {
+    // A dispute: its clawback crosses the threshold and freezes the wallet in the same transaction.
+    const { customer } = await ready('atu_disp');
+    const session = await checkout(t, 'atu_disp', { pack_id: 'pack_200' });
+    await stripe.completeCheckout(session);
+    expect(await balance(t, 'atu_disp')).toEqual({ available: '215.000', held: '0.000' });
+    expect(
+      (await call(t, 'PUT', '/v1/wallets/atu_disp/auto-top-up', { enabled: true, threshold: '100', pack_id: 'pack_50', max_per_month: 4 }))
+        .status,
+    ).toBe(200);
+    const before = stripe.paymentIntentsFor(customer).length;
+    expect((await stripe.dispute(stripe.sessions.get(session)!.payment_intent as string)).statuses).toEqual([200]);
+    const disputed = await attempts('atu_disp', 1);
+    expect(disputed.attempts[0]).toMatchObject({ status: 'skipped', error: 'the wallet is frozen' });
+    expect(stripe.paymentIntentsFor(customer)).toHaveLength(before);
+    expect(disputed.failures).toBe(0);
+
+    // An admin freeze: a crossing while frozen is skipped; once unfrozen, the next crossing charges.
+    const frozen = await ready('atu_frz');
+    const admin = (path: string, reason: string) => call(t, 'POST', path, { reason }, { key: t.adminKey, idem: idemKey('adm') });
+    expect((await admin('/v1/admin/wallets/atu_frz/freeze', 'review')).status).toBe(200);
+    expect(
+      (await call(t, 'PUT', '/v1/wallets/atu_frz/auto-top-up', { enabled: true, threshold: '20', pack_id: 'pack_50', max_per_month: 4 }))
+        .status,
+    ).toBe(200);
+    expect((await attempts('atu_frz', 1)).attempts[0]).toMatchObject({ status: 'skipped', error: 'the wallet is frozen' });
+    expect(stripe.paymentIntentsFor(frozen.customer)).toHaveLength(0);
+    expect((await admin('/v1/admin/wallets/atu_frz/unfreeze', 'cleared')).status).toBe(200);
+    await grantTokens(t, 'atu_frz', 10_000n);
+    await spend(t, 'atu_frz', '6');
+    expect((await attempts('atu_frz', 2)).attempts.map((a: any) => a.status)).toEqual(['succeeded', 'skipped']);
+    expect(stripe.paymentIntentsFor(frozen.customer)).toHaveLength(1);
   });
 
   it('a worker killed after Stripe made the PaymentIntent retries with the same key: one charge', async () => {

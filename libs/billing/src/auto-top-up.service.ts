@@ -320,7 +320,10 @@ export class AutoTopUpService {
         `SELECT customer, payment_method FROM stripe_payment_methods WHERE wallet_id = $1`,
         [walletId],
       );
-      const { rows: owner } = await tx.sql.query<{ owner_id: string }>(`SELECT owner_id FROM wallets WHERE id = $1`, [walletId]);
+      const { rows: owner } = await tx.sql.query<{ owner_id: string; status: string; flagged: boolean }>(
+        `SELECT owner_id, status, flagged FROM wallets WHERE id = $1`,
+        [walletId],
+      );
       const { rows: existing } = await tx.sql.query<AttemptRow>(
         `SELECT * FROM auto_top_up_attempts WHERE wallet_id = $1 AND crossing = $2`,
         [walletId, crossing],
@@ -349,6 +352,10 @@ export class AutoTopUpService {
         return { status: 'skipped' as const };
       };
       if (!cfg?.enabled) return skip('auto top-up is off');
+      // A wallet frozen (a dispute, an admin) or flagged (a chargeback loss) is not charged off-session:
+      // a disputing cardholder charged again disputes again. Its next crossing after it is cleared tries.
+      if (owner[0].status === 'frozen') return skip('the wallet is frozen');
+      if (owner[0].flagged) return skip('the wallet is flagged for chargeback losses');
       if (!pmRows[0]) return skip('no saved payment method');
       const pack = this.catalog.packs.find((p) => p.id === cfg.pack_id);
       if (!pack) return skip(`pack ${cfg.pack_id} is no longer in the catalog`);

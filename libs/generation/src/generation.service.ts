@@ -22,7 +22,6 @@ import type { Logger } from 'pino';
 import type { EditImageDto } from './dto/edit-image.dto.js';
 import type { CreateBatchDto, GenerateImageDto } from './dto/generate-image.dto.js';
 import { decodeBase64Image, fetchImage, type InputImage } from './edit-inputs.js';
-import { GenerationFinisher } from './generation-finisher.js';
 import { GENERATE_JOB, GENERATION_QUEUE } from './queues.js';
 import { VARIANT_ROUTES, VariantRoute } from './variants.js';
 import { BatchRow, batchView, GENERATION_COLUMNS, type GenerationPrice, generationPrice, GenerationRow, generationView } from './views.js';
@@ -72,7 +71,6 @@ export class GenerationService {
     private readonly reservations: ReservationService,
     private readonly ledger: Ledger,
     private readonly pricing: PricingService,
-    private readonly finisher: GenerationFinisher,
     private readonly clock: Clock,
     @InjectQueue(GENERATION_QUEUE) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -218,7 +216,7 @@ export class GenerationService {
       }
       return { status: 202, body: generationView(rows[0]) };
     });
-    if (!outcome.replayed) await this.enqueueOrUndo([id], idem);
+    if (!outcome.replayed) await this.enqueueOrLeave([id]);
     return outcome;
   }
 
@@ -301,7 +299,7 @@ export class GenerationService {
       );
       return { status: 202, body: batchView(rows[0]) };
     });
-    if (!outcome.replayed) await this.enqueueOrUndo(ids, idem);
+    if (!outcome.replayed) await this.enqueueOrLeave(ids);
     return outcome;
   }
 
@@ -418,19 +416,23 @@ export class GenerationService {
   }
 
   /**
-   * Redis failed between the commit and the enqueue: fail the generations,
-   * release their holds, and forget the Idempotency-Key so the client's retry
-   * starts afresh. Nothing stays held; the answer is 503.
+   * Queues what was just committed. The queue answering late or not at all
+   * after the commit does not undo it: the job may well have been added (a
+   * slow answer is not a refusal) and a worker may already be delivering it,
+   * so failing the generation then would charge nothing for images it
+   * delivers, and a client told "nothing was reserved" would retry and pay
+   * twice. The generation stays queued and held, the answer stays the 202 its
+   * key replays, and recovery queues it if no job was made (its enqueued_at
+   * stays empty; a second add of the same job id is a no-op).
    */
-  private async enqueueOrUndo(ids: string[], idem: IdempotentRequest): Promise<void> {
+  private async enqueueOrLeave(ids: string[]): Promise<void> {
     try {
       await this.enqueue(ids);
     } catch (e) {
-      this.log.error({ generations: ids.length, err: (e as Error).message }, 'enqueue failed after commit; releasing the holds');
-      for (const id of ids)
-        await this.finisher.finish(id, { error: { code: 'queue_unavailable', message: 'the job queue was unavailable' } });
-      await this.db.query(`DELETE FROM idempotency_keys WHERE principal_id = $1 AND key = $2`, [idem.principalId, idem.key]);
-      throw queueDown();
+      this.log.warn(
+        { generations: ids.length, first: ids[0], err: (e as Error).message },
+        'enqueue failed after commit; recovery will queue the generations',
+      );
     }
   }
 

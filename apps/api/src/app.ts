@@ -6,7 +6,9 @@ import {
   buildOpenApi,
   clientErrorHandler,
   createValidationPipe,
+  Database,
   DomainError,
+  Errors,
   httpDuration,
   httpRequests,
   installStrictInput,
@@ -32,6 +34,8 @@ import type { Logger } from 'pino';
 import { ApiModule } from './api.module.js';
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** A stored image's name (ImageStorage.save): <generation id>-<index>.<format>. */
+const IMAGE_FILE = /^(gen_[0-9a-f]{32})-(\d{1,3})\.(?:png|jpg|webp)$/;
 const STRIPE_WEBHOOK = '/v1/stripe/webhook';
 const JSON_LIMIT = 256 * 1024;
 /** Stripe's events can be larger than an API body. */
@@ -146,15 +150,22 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
     httpRequests.inc({ method: req.method, route, status: String(reply.statusCode) });
     done();
   });
-  // Generated images: unguessable names (128-bit generation ids), served without a key.
+  // Generated images: unguessable names (128-bit generation ids), served without a key, and only
+  // once billed: a file the worker wrote for a generation whose hold ended first (nothing charged),
+  // or one past what was delivered, is a 404. The settle's commit is what publishes an image.
   // @fastify/static warns at start when its root does not exist yet (no image stored so far).
   mkdirSync(resolve(config.STORAGE_DIR), { recursive: true });
-  await app.register(fastifyStatic, {
-    root: resolve(config.STORAGE_DIR),
-    prefix: `${FILES_ROUTE}/`,
-    index: false,
-    maxAge: '1d',
-    decorateReply: false,
+  await app.register(fastifyStatic, { root: resolve(config.STORAGE_DIR), serve: false, index: false, maxAge: '1d' });
+  const db = app.get(Database);
+  fastify.get<{ Params: { name: string } }>(`${FILES_ROUTE}/:name`, async (req, reply) => {
+    const file = IMAGE_FILE.exec(req.params.name);
+    const billed =
+      file !== null &&
+      (await db.query(`SELECT 1 FROM generations WHERE id = $1 AND status = 'succeeded' AND delivered > $2`, [file[1], Number(file[2])]))
+        .length > 0;
+    if (billed) return reply.sendFile(req.params.name);
+    sendProblem(reply, Errors.notFound('file_not_found', `No image ${req.params.name}`));
+    return reply;
   });
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalGuards(new NoBodyGuard());

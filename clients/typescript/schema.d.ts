@@ -5570,7 +5570,10 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved */
+            /**
+             * @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved
+             *     - `zero_price`: the variant is free, so there is nothing to reserve
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5578,7 +5581,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {string} */
-                        code: "price_not_found";
+                        code: "price_not_found" | "zero_price";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
@@ -5760,7 +5763,10 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved */
+            /**
+             * @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved
+             *     - `zero_price`: the variant is free, so there is nothing to reserve
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5768,7 +5774,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {string} */
-                        code: "price_not_found";
+                        code: "price_not_found" | "zero_price";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
@@ -6027,7 +6033,10 @@ export interface operations {
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };
-            /** @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved */
+            /**
+             * @description - `price_not_found`: the variant has no price for this combination of dimensions (size, quality, input_images); nothing was reserved
+             *     - `zero_price`: the variant is free, so there is nothing to reserve
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6035,7 +6044,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {string} */
-                        code: "price_not_found";
+                        code: "price_not_found" | "zero_price";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };

@@ -56,6 +56,7 @@ export class GenerationController {
     'model_not_found',
     'variant_not_found',
     'price_not_found',
+    'zero_price',
     'wallet_frozen',
     'queue_unavailable',
   )
@@ -87,6 +88,7 @@ export class GenerationController {
     'model_not_found',
     'variant_not_found',
     'price_not_found',
+    'zero_price',
     'wallet_frozen',
     'queue_unavailable',
   )
@@ -124,6 +126,7 @@ export class GenerationController {
     'wallet_not_found',
     'variant_not_found',
     'price_not_found',
+    'zero_price',
     'wallet_frozen',
     'queue_unavailable',
   )

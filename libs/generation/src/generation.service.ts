@@ -61,6 +61,9 @@ export interface WalletGeneration {
   finished_at: string | null;
 }
 
+/** A variant priced at 0 tokens: a generation is made of its hold, and there is nothing to hold (as for reservations by variant). */
+const zeroPrice = (variant: string) =>
+  Errors.unprocessable('zero_price', `Variant ${variant} is priced at 0 tokens; nothing can be reserved for it, so nothing was generated`);
 const queueDown = () => Errors.unavailable('queue_unavailable', 'The job queue is unavailable; nothing was reserved. Retry later.');
 
 @Injectable()
@@ -157,6 +160,7 @@ export class GenerationService {
     const n = dto.n ?? 1;
     const { price, unitCostMicroUsd } = req.priced ?? (await this.pricing.priceRequest(variant, dims, now));
     const quote = { amount: priceOf(price.tokens, n), priceId: price.id, variant, version: price.version };
+    if (quote.amount <= 0n) throw zeroPrice(variant);
     await this.assertQueueUp();
     const id = newId('gen');
     const outcome = await this.idempotency.run(idem, async (tx) => {
@@ -238,6 +242,7 @@ export class GenerationService {
     const ids = dto.items.map(() => newId('gen'));
     const reservationIds = dto.items.map(() => newId('res'));
     const total = dto.items.reduce((s, it) => s + price.tokens * BigInt(it.n ?? 1), 0n);
+    if (price.tokens <= 0n) throw zeroPrice(dto.variant);
     const outcome = await this.idempotency.run(idem, async (tx) => {
       const walletId = await this.ledger.reserveAll(
         tx,

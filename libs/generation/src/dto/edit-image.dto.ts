@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject, IsOptional, IsString, Length, ValidateNested } from 'class-validator';
 import { MAX_INPUT_IMAGE_BYTES, MAX_INPUT_IMAGES } from '../variants.js';
 import { GenerateImageDto } from './generate-image.dto.js';
 
@@ -40,6 +40,7 @@ export class EditImageDto extends OmitType(GenerateImageDto, ['seed'] as const) 
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_INPUT_IMAGES)
+  @IsObject({ each: true, message: 'each image must be an object {url} or {b64_json}' })
   @ValidateNested({ each: true })
   @Type(() => EditInputImageDto)
   images!: EditInputImageDto[];

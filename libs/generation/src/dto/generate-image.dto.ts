@@ -217,6 +217,7 @@ export class CreateBatchDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(1000)
+  @IsObject({ each: true, message: 'each item must be an object {prompt, n?, seed?}' })
   @ValidateNested({ each: true })
   @Type(() => BatchItemDto)
   items!: BatchItemDto[];

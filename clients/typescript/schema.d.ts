@@ -967,6 +967,7 @@ export interface components {
              *     - `validation_error` (400): a body field, query or path parameter or header is invalid; `errors` names the fields
              *     - `malformed_json` (400): the body is not valid JSON
              *     - `invalid_signature` (400): the Stripe-Signature header is missing, wrong or stale
+             *     - `invalid_event` (400): a signed Stripe event without what it must carry (id, type, created, data.object, its amounts), or with a value that cannot be stored
              *     - `bad_request` (400): the request is otherwise malformed
              *     - `unauthorized` (401): no API key, or an unknown or revoked one
              *     - `forbidden` (403): the API key lacks the scope the route needs (admin)
@@ -1024,7 +1025,7 @@ export interface components {
              * @example insufficient_funds
              * @enum {string}
              */
-            code: "validation_error" | "malformed_json" | "invalid_signature" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "reservation_held" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "input_image_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "price_not_found" | "zero_price" | "variant_not_metered" | "meter_not_priced" | "empty_estimate" | "usage_required" | "reservation_not_metered" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
+            code: "validation_error" | "malformed_json" | "invalid_signature" | "invalid_event" | "bad_request" | "unauthorized" | "forbidden" | "not_found" | "wallet_not_found" | "reservation_not_found" | "variant_not_found" | "model_not_found" | "generation_not_found" | "batch_not_found" | "pack_not_found" | "plan_not_found" | "budget_not_found" | "alert_not_found" | "api_key_not_found" | "webhook_endpoint_not_found" | "payment_not_found" | "customer_not_found" | "method_not_allowed" | "request_timeout" | "reservation_not_pending" | "reservation_expired" | "reservation_held" | "idempotency_key_reused" | "idempotency_key_in_flight" | "budget_in_use" | "payload_too_large" | "input_image_too_large" | "unsupported_media_type" | "headers_too_large" | "expectation_failed" | "amount_exceeds_reservation" | "refund_exceeds_charge" | "adjustment_exceeds_balance" | "payment_method_required" | "price_not_found" | "zero_price" | "variant_not_metered" | "meter_not_priced" | "empty_estimate" | "usage_required" | "reservation_not_metered" | "insufficient_funds" | "budget_exceeded" | "wallet_frozen" | "rate_limited" | "internal_error" | "http_error" | "queue_unavailable" | "stripe_not_configured" | "wallet_busy" | "database_unavailable";
             /** @description The invalid fields, on a validation_error. */
             errors?: components["schemas"]["ProblemFieldError"][];
         };
@@ -6901,6 +6902,7 @@ export interface operations {
             };
             /**
              * @description - `invalid_signature`: the Stripe-Signature header is missing, wrong or stale
+             *     - `invalid_event`: a signed Stripe event without what it must carry (id, type, created, data.object, its amounts), or with a value that cannot be stored
              *     - `validation_error`: a body field, query or path parameter or header is invalid; `errors` names the fields
              */
             400: {
@@ -6910,7 +6912,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {string} */
-                        code: "invalid_signature" | "validation_error";
+                        code: "invalid_signature" | "invalid_event" | "validation_error";
                     } & WithRequired<components["schemas"]["Problem"], "code">;
                 };
             };

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BillingService } from '@app/billing';
 import pg from 'pg';
+import type Stripe from 'stripe';
 import type { FakeStripe } from '../../libs/billing/src/fake-stripe/fake-stripe.server.js';
 import { call, expectLedgerConsistent, TestApp } from '../support/app.js';
 import { balance, checkout, OLD_SECRET, startBillingApp } from './support.js';
@@ -117,6 +118,61 @@ describe('Stripe purchases: checkout, signed webhooks, exactly-once credits', ()
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM stripe_events WHERE id = $1`, [events[0].id]);
     expect(rows[0].n).toBe(0);
     expect(await balance(t, 'forger')).toEqual({ available: '15.000', held: '0.000' });
+  });
+
+  it('a signed event without what it must carry is a 400 invalid_event and applies nothing; NUL in a field does not refuse a payment', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const malformed: unknown[] = [
+      [],
+      'evt_string',
+      { type: 'checkout.session.completed', created: now, data: { object: {} } },
+      { id: 'evt_bad_1', created: now, data: { object: {} } },
+      { id: 'evt_bad_2', type: 'checkout.session.completed', data: { object: {} } },
+      { id: 'evt_bad_3', type: 'checkout.session.completed', created: 'yesterday', data: { object: {} } },
+      { id: 'evt_bad_4', type: 'checkout.session.completed', created: now },
+      { id: 'evt_bad_5', type: 'checkout.session.completed', created: now, data: null },
+      { id: 'evt_bad_6', type: 'checkout.session.completed', created: now, data: { object: null } },
+      { id: 'evt_bad_7', type: 'invoice.paid', created: now, data: { object: [] } },
+      { id: 'evt_bad_8', type: 'charge.refunded', created: now, data: { object: { payment_intent: 'pi_x', amount_refunded: 1.5 } } },
+      { id: 'evt_bad_9', type: 'charge.refunded', created: now, data: { object: { payment_intent: 'pi_x' } } },
+      {
+        id: 'evt_bad_10',
+        type: 'charge.dispute.created',
+        created: now,
+        data: { object: { id: 'dp_x', payment_intent: 'pi_x', amount: '100' } },
+      },
+    ];
+    for (const e of malformed) {
+      const status = await stripe.deliver(e as Stripe.Event);
+      expect([JSON.stringify(e), status]).toEqual([JSON.stringify(e), 400]);
+    }
+    const { rows } = await db.query(`SELECT count(*)::int AS n FROM stripe_events WHERE id LIKE 'evt_bad_%'`);
+    expect(rows[0].n).toBe(0);
+    // A wallet id that is not one of ours in an auto top-up's failure: not ours, ignored (it was a 500).
+    const failed = {
+      id: 'evt_ok_pf',
+      type: 'payment_intent.payment_failed',
+      created: now,
+      data: {
+        object: {
+          id: 'pi_x',
+          status: 'requires_payment_method',
+          metadata: { auto_top_up: 'true', wallet_id: 'not-a-uuid', crossing: '1' },
+        },
+      },
+    };
+    expect(await stripe.deliver(failed as unknown as Stripe.Event)).toBe(200);
+
+    // A customer-typed field with a NUL in it: the payment is credited all the same.
+    expect((await call(t, 'PUT', '/v1/wallets/nul_name')).status).toBe(201);
+    const id = await checkout(t, 'nul_name', { pack_id: 'pack_50' });
+    const { events } = await stripe.completeCheckout(id, { deliver: false });
+    const event = structuredClone(events[0]);
+    (event.data.object as { customer_details: unknown }).customer_details = { name: 'Zo\u0000e', email: 'zoe@example.com' };
+    expect(await stripe.deliver(event)).toBe(200);
+    expect(await balance(t, 'nul_name')).toEqual({ available: '65.000', held: '0.000' });
+    expect(await stripe.deliver(event)).toBe(200);
+    expect(await balance(t, 'nul_name')).toEqual({ available: '65.000', held: '0.000' });
   });
 
   it('ledger verify checks that every applied Stripe payment is credited once', async () => {

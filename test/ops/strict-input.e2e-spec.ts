@@ -103,9 +103,15 @@ describe('strict input (spec section 8)', () => {
       expect((await call(t, 'POST', `/v1/reservations/${id}/release`, {}, { idem: idemKey() })).body.status).toBe('released');
     });
 
-    it('leaves the Stripe webhook its raw body, whatever the Content-Type', async () => {
-      const r = await send('POST', '/v1/stripe/webhook', '{"id":"evt_1"}', { 'content-type': 'text/plain' });
-      expect([r.status, r.body.code]).toEqual([400, 'invalid_signature']);
+    it('leaves the Stripe webhook its raw body, and holds it to the body-type rule as every route', async () => {
+      for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']) {
+        const r = await send('POST', '/v1/stripe/webhook', '{"id":"evt_1"}', { 'content-type': type });
+        expect([type, r.status, r.body.code]).toEqual([type, 415, 'unsupported_media_type']);
+      }
+      for (const type of ['application/json', 'application/json; charset=utf-8']) {
+        const r = await send('POST', '/v1/stripe/webhook', '{"id":"evt_1"}', { 'content-type': type });
+        expect([type, r.status, r.body.code]).toEqual([type, 400, 'invalid_signature']);
+      }
     });
   });
 

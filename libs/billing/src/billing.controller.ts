@@ -138,7 +138,7 @@ export class StripeWebhookController {
     type: StripeWebhookReceiptDto,
     description: '{received: true, outcome, duplicate}: outcome says what the event did (or did before, on a duplicate).',
   })
-  @ApiErrors('invalid_signature', 'validation_error', 'payload_too_large', 'database_unavailable')
+  @ApiErrors('invalid_signature', 'invalid_event', 'validation_error', 'payload_too_large', 'database_unavailable')
   webhook(@Req() req: FastifyRequest, @Headers('stripe-signature') signature?: string) {
     return this.intake.receive(Buffer.isBuffer(req.body) ? req.body : undefined, signature);
   }

@@ -1,4 +1,4 @@
-import { APP_CONFIG, AppConfig, Clock, Database, DomainError, LOGGER } from '@app/common';
+import { APP_CONFIG, AppConfig, Clock, Database, DomainError, LOGGER, pgCode } from '@app/common';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
@@ -18,6 +18,33 @@ const SUBSCRIPTION_EVENT_RANK = {
 };
 
 const badSignature = (detail: string) => new DomainError(400, 'invalid_signature', 'Invalid Stripe signature', detail);
+const badEvent = (detail: string) => new DomainError(400, 'invalid_event', 'Invalid Stripe event', `${detail}; nothing was applied`);
+
+/** Every string of the event with NUL (which PostgreSQL's text and jsonb cannot hold) as U+FFFD, so a customer-typed field cannot refuse a payment. */
+function withoutNul<T>(v: T): T {
+  if (typeof v === 'string') return (v.includes('\u0000') ? v.replaceAll('\u0000', '\ufffd') : v) as T;
+  if (Array.isArray(v)) return v.map(withoutNul) as T;
+  // fromEntries defines each key as its own property (a "__proto__" key stays data).
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [withoutNul(k), withoutNul(x)])) as T;
+  return v;
+}
+
+const isCents = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** What every event must carry to be applied, and the amounts the reversals read; a signed event without them is a 400. */
+function checkEvent(e: unknown): Stripe.Event {
+  const ev = e as Partial<Stripe.Event> | null;
+  if (!ev || typeof ev !== 'object' || Array.isArray(ev)) throw badEvent('The event is not a JSON object');
+  if (typeof ev.id !== 'string' || ev.id.length === 0 || ev.id.length > 255) throw badEvent('The event has no id');
+  if (typeof ev.type !== 'string' || ev.type.length === 0) throw badEvent(`The event ${ev.id} has no type`);
+  if (!Number.isSafeInteger(ev.created) || (ev.created as number) < 0) throw badEvent(`The event ${ev.id} has no valid created time`);
+  const object = (ev.data as { object?: unknown } | undefined)?.object;
+  if (!object || typeof object !== 'object' || Array.isArray(object)) throw badEvent(`The event ${ev.id} has no data.object`);
+  const o = object as Record<string, unknown>;
+  if (ev.type === 'charge.refunded' && !isCents(o.amount_refunded)) throw badEvent(`The event ${ev.id} has no valid amount_refunded`);
+  if (ev.type.startsWith('charge.dispute.') && !isCents(o.amount)) throw badEvent(`The event ${ev.id} has no valid dispute amount`);
+  return ev as Stripe.Event;
+}
 
 /**
  * Verifies a Stripe event on its raw body, then stores and applies it in one
@@ -59,7 +86,18 @@ export class WebhookIntakeService {
   }
 
   async receive(raw: Buffer | undefined, signature: string | undefined): Promise<{ received: true; outcome: string; duplicate: boolean }> {
-    const event = this.verify(raw, signature);
+    const event = checkEvent(withoutNul(this.verify(raw, signature)));
+    try {
+      return await this.record(event);
+    } catch (e) {
+      // A value PostgreSQL refuses as data (an id that is no uuid, a number out of range): the event, not the service.
+      if (pgCode(e)?.startsWith('22'))
+        throw badEvent(`The event ${event.id} carries a value that cannot be stored (${(e as Error).message})`);
+      throw e;
+    }
+  }
+
+  private async record(event: Stripe.Event): Promise<{ received: true; outcome: string; duplicate: boolean }> {
     // A redelivery is answered from the stored outcome, without asking Stripe anything.
     const seen = await this.db.query<{ outcome: string }>(`SELECT outcome FROM stripe_events WHERE id = $1`, [event.id]);
     if (seen[0]) return { received: true, outcome: seen[0].outcome, duplicate: true };
@@ -183,7 +221,7 @@ export class WebhookIntakeService {
         const pi = event.data.object;
         const crossing = Number(pi.metadata?.crossing);
         const walletId = pi.metadata?.wallet_id;
-        if (pi.metadata?.auto_top_up !== 'true' || !walletId || !Number.isSafeInteger(crossing)) return 'ignored';
+        if (pi.metadata?.auto_top_up !== 'true' || !isWalletId(walletId) || !Number.isSafeInteger(crossing)) return 'ignored';
         const reason = pi.last_payment_error
           ? `${pi.last_payment_error.code ?? 'payment_failed'}: ${pi.last_payment_error.message ?? ''}`.trim()
           : `payment intent ${pi.status}`;

@@ -10,6 +10,11 @@ export const ERROR_CODES = {
   validation_error: { status: 400, meaning: 'a body field, query or path parameter or header is invalid; `errors` names the fields' },
   malformed_json: { status: 400, meaning: 'the body is not valid JSON' },
   invalid_signature: { status: 400, meaning: 'the Stripe-Signature header is missing, wrong or stale' },
+  invalid_event: {
+    status: 400,
+    meaning:
+      'a signed Stripe event without what it must carry (id, type, created, data.object, its amounts), or with a value that cannot be stored',
+  },
   bad_request: { status: 400, meaning: 'the request is otherwise malformed' },
   unauthorized: { status: 401, meaning: 'no API key, or an unknown or revoked one' },
   forbidden: { status: 403, meaning: 'the API key lacks the scope the route needs (admin)' },

@@ -183,7 +183,8 @@ export function installStrictInput(fastify: FastifyInstance, options: StrictInpu
   );
   fastify.addHook('preParsing', (req, _reply, payload, done) =>
     done(
-      attempt(() => BODY_METHODS.has(req.method) && !isRaw(req) && checkBodyType(req)),
+      // The raw-body route too (Stripe sends application/json): its bytes are kept, its type is checked.
+      attempt(() => BODY_METHODS.has(req.method) && checkBodyType(req)),
       payload,
     ),
   );
@@ -191,7 +192,10 @@ export function installStrictInput(fastify: FastifyInstance, options: StrictInpu
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: parserLimit }, (req, body, done) => {
     const bytes = body as Buffer;
     try {
-      if (isRaw(req)) return done(null, bytes);
+      if (isRaw(req)) {
+        checkCharset(req.headers['content-type']);
+        return done(null, bytes);
+      }
       // Another method's body (DELETE, OPTIONS) of another type is ignored, as no route reads it.
       if (mediaType(req.headers['content-type']) !== 'application/json') return done(null, undefined);
       if (bytes.length > jsonLimitOf(req))

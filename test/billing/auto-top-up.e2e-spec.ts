@@ -248,6 +248,49 @@ describe('auto top-up', () => {
     expect(await balance(t, 'atu_kill')).toEqual({ available: '59.000', held: '0.000' });
   });
 
+  it('reconcile does not ask Stripe again for an attempt older than its 24-hour idempotency window; its webhook still credits it once', async () => {
+    const { customer } = await ready('atu_old');
+    const service = t.app.get(AutoTopUpService);
+    stripe.holdDeliveries(true);
+    let crashes = 0;
+    // The worker dies after Stripe made the PaymentIntent, every time, for a day.
+    service.faultAfterCreate = () => {
+      crashes++;
+      throw new Error('worker killed after the PaymentIntent was created');
+    };
+    try {
+      await spend(t, 'atu_old', '6');
+      await until(
+        'the crash',
+        async () => crashes,
+        (n) => n >= 1,
+      );
+      await db.run(
+        `UPDATE auto_top_up_attempts a SET created_at = now() - interval '25 hours', updated_at = now() - interval '25 hours'
+         FROM wallets w WHERE w.id = a.wallet_id AND w.owner_id = 'atu_old'`,
+      );
+      const report = await t.app.get(ReconcileService).reconcile(new Date(Date.now() - 3_600_000));
+      expect(report.repaired.some((r) => r.endsWith(': failed'))).toBe(true);
+      const v = await view('atu_old');
+      expect(v.attempts[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('abandoned') });
+      expect(v.failures).toBe(0);
+    } finally {
+      service.faultAfterCreate = null;
+    }
+    // Nothing more was asked of Stripe: the one intent of the first try.
+    expect(stripe.paymentIntentsFor(customer)).toHaveLength(1);
+    // That intent succeeded at Stripe; its webhook credits it, once, and the attempt is done.
+    await stripe.flushHeld();
+    stripe.holdDeliveries(false);
+    await until(
+      'the late credit',
+      () => view('atu_old'),
+      (x) => x.attempts[0]?.status === 'succeeded',
+    );
+    expect(await balance(t, 'atu_old')).toEqual({ available: '59.000', held: '0.000' });
+    expect(stripe.paymentIntentsFor(customer)).toHaveLength(1);
+  });
+
   it('reconcile credits, once, a succeeded auto top-up whose webhook never came', async () => {
     await ready('atu_rec');
     stripe.holdDeliveries(true);

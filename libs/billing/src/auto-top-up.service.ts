@@ -16,6 +16,8 @@ export const AUTO_TOP_UP_ALERT = '_auto_top_up';
 const CONSUMER = 'auto-top-up';
 /** Failures in a row (declines, authentication required) that turn auto top-up off. */
 export const FAILURES_TO_DISABLE = 3;
+/** How long Stripe keeps an idempotency key (24 h), less a margin. */
+const STRIPE_KEY_WINDOW_MS = 23 * 3_600_000;
 
 type AttemptStatus = 'creating' | 'processing' | 'succeeded' | 'failed' | 'requires_action' | 'skipped';
 
@@ -464,6 +466,11 @@ export class AutoTopUpService {
     for (const a of open) {
       const what = `auto top-up ${a.wallet_id}#${a.crossing}`;
       if (!a.payment_intent) {
+        // Stripe keeps an idempotency key for 24 hours: past that, asking again with it could charge twice.
+        if (this.clock.now().getTime() - a.created_at.getTime() > STRIPE_KEY_WINDOW_MS) {
+          onResult(what, await this.abandon(a));
+          continue;
+        }
         onResult(what, await this.attempt(a.wallet_id, Number(a.crossing)));
         continue;
       }
@@ -477,6 +484,28 @@ export class AutoTopUpService {
       } else onResult(what, 'processing');
     }
     return open.length;
+  }
+
+  /**
+   * An attempt whose PaymentIntent was never recorded, made longer ago than
+   * Stripe keeps its idempotency key: not asked again (that could charge a
+   * second time). It ends failed without counting as a card failure; a
+   * payment that did go through is still credited by its webhook, which
+   * marks the attempt succeeded.
+   */
+  private async abandon(a: AttemptRow): Promise<AttemptStatus> {
+    await this.db.run(
+      `UPDATE auto_top_up_attempts SET status = 'failed', error = $3, updated_at = $4
+       WHERE wallet_id = $1 AND crossing = $2 AND status = 'creating' AND payment_intent IS NULL`,
+      [
+        a.wallet_id,
+        a.crossing,
+        'abandoned: never confirmed within the 24 hours Stripe keeps its idempotency key; not retried',
+        this.clock.now(),
+      ],
+    );
+    this.log.warn({ wallet_id: a.wallet_id, crossing: a.crossing }, 'auto top-up abandoned past the idempotency window');
+    return 'failed';
   }
 
   /** Open attempts older than `olderThanMs`, for reconcile. */

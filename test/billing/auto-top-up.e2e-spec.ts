@@ -262,7 +262,7 @@ describe('auto top-up', () => {
       await spend(t, 'atu_old', '6');
       await until(
         'the crash',
-        async () => crashes,
+        () => Promise.resolve(crashes),
         (n) => n >= 1,
       );
       await db.run(

@@ -152,12 +152,16 @@ export class AdminService {
       await this.ledger.lock(tx, { walletId: g.walletId }, now);
       // Under the wallet lock: two refunds of one generation never pass its charge together.
       const charged = g.tokensUsed;
-      const refundable = charged - (await this.ledger.refunded(tx, generationId));
+      const refunded = await this.ledger.refunded(tx, generationId);
+      // What was paid from a purchase Stripe reversed since went back with the money: never refunded again.
+      const reversed = await this.ledger.reversedShare(tx, g.reservationId);
+      const refundable = charged - refunded - reversed > 0n ? charged - refunded - reversed : 0n;
       const amount = asked ?? refundable;
       if (amount <= 0n || amount > refundable) {
+        const why = reversed > 0n ? ` (${formatTokens(reversed)} of it was paid from a purchase Stripe reversed)` : '';
         throw Errors.unprocessable(
           'refund_exceeds_charge',
-          `Generation ${generationId} was charged ${formatTokens(charged)}; ${formatTokens(refundable)} can still be refunded, ${formatTokens(amount)} was asked`,
+          `Generation ${generationId} was charged ${formatTokens(charged)}${why}; ${formatTokens(refundable)} can still be refunded, ${formatTokens(amount)} was asked`,
         );
       }
       const { bucketId: bucket, expiresAt } = await this.ledger.refund(
@@ -188,7 +192,7 @@ export class AdminService {
           generation_id: generationId,
           owner_id: g.ownerId,
           amount: formatTokens(amount),
-          refunded_total: formatTokens(charged - refundable + amount),
+          refunded_total: formatTokens(refunded + amount),
           expires_at: expiresAt?.toISOString() ?? null,
           balance: await this.balance(tx, g.walletId),
         },

@@ -420,6 +420,23 @@ export class Ledger {
     return { bucketId: bucketId as string, expiresAt };
   }
 
+  /**
+   * The part of a settled hold's charge that was paid from purchases Stripe
+   * has since reversed (refunded or disputed): for each bucket that paid,
+   * its share times the reversed fraction of that bucket, rounded up. Those
+   * tokens were taken back with the money (or booked as chargeback losses);
+   * a refund of them would hand them back a second time.
+   */
+  async reversedShare(tx: Tx, reservationId: string): Promise<bigint> {
+    const { rows } = await tx.sql.query<{ share: string }>(
+      `SELECT coalesce(sum((s.charged * b.reversed + b.granted - 1) / b.granted), 0)::text AS share
+       FROM reservations r, ledger_split(r.funding, r.settled) s JOIN buckets b ON b.id = s.bucket_id
+       WHERE r.id = $1 AND s.charged > 0 AND b.reversed > 0`,
+      [reservationId],
+    );
+    return BigInt(rows[0].share);
+  }
+
   /** What refunds (transfers of kind refund with this ref) have given back so far. */
   async refunded(tx: Tx, ref: string): Promise<bigint> {
     const { rows } = await tx.sql.query<{ refunded: string }>(

@@ -429,7 +429,7 @@ export class Ledger {
    */
   async reversedShare(tx: Tx, reservationId: string): Promise<bigint> {
     const { rows } = await tx.sql.query<{ share: string }>(
-      `SELECT coalesce(sum((s.charged * b.reversed + b.granted - 1) / b.granted), 0)::text AS share
+      `SELECT coalesce(sum(ceil(s.charged::numeric * b.reversed / b.granted)), 0)::bigint::text AS share
        FROM reservations r, ledger_split(r.funding, r.settled) s JOIN buckets b ON b.id = s.bucket_id
        WHERE r.id = $1 AND s.charged > 0 AND b.reversed > 0`,
       [reservationId],

@@ -33,12 +33,16 @@ describe('stored images are served only once billed', () => {
       t,
       'POST',
       '/v1/image/generate',
-      { owner_id: 'uf_rel', model: MODEL, prompt: 'slow [fake:delay_ms=1500]', n: 2 },
+      { owner_id: 'uf_rel', model: MODEL, prompt: 'slow [fake:delay_ms=3000]', n: 2 },
       { idem: idemKey('uf') },
     );
     expect(r.status).toBe(202);
-    // The gateway may release a generation's hold (it cancels): here while the provider works.
-    await new Promise((res) => setTimeout(res, 300));
+    // The gateway may release a generation's hold (it cancels): here while the provider works,
+    // once the worker has started it (a hold gone before the start is never sent to the provider).
+    for (let i = 0; i < 200 && (await call(t, 'GET', `/v1/generations/${r.body.id}`)).body.status !== 'running'; i++) {
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    await new Promise((res) => setTimeout(res, 500));
     expect((await call(t, 'POST', `/v1/reservations/${r.body.reservation_id}/release`, undefined, { idem: idemKey() })).status).toBe(200);
     const g = await waitFinished(t, `/v1/generations/${r.body.id}`);
     expect([g.status, g.tokens_used, g.error?.code]).toEqual(['failed', '0.000', 'hold_expired']);

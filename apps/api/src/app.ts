@@ -19,7 +19,7 @@ import {
   ProblemFilter,
   sendProblem,
 } from '@app/common';
-import { EDIT_BODY_LIMIT, FILES_ROUTE, IMAGE_EDITS_ROUTE } from '@app/generation';
+import { EDIT_BODY_LIMIT, FILES_ROUTE, IMAGE_EDITS_ROUTE, parseImageName } from '@app/generation';
 import fastifyStatic from '@fastify/static';
 import { INestApplication } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
@@ -34,8 +34,6 @@ import type { Logger } from 'pino';
 import { ApiModule } from './api.module.js';
 
 const REQUEST_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-/** A stored image's name (ImageStorage.save): <generation id>-<index>.<format>. */
-const IMAGE_FILE = /^(gen_[0-9a-f]{32})-(\d{1,3})\.(?:png|jpg|webp)$/;
 const STRIPE_WEBHOOK = '/v1/stripe/webhook';
 const JSON_LIMIT = 256 * 1024;
 /** Stripe's events can be larger than an API body. */
@@ -158,11 +156,15 @@ export async function createApi(config: AppConfig, log: Logger): Promise<INestAp
   await app.register(fastifyStatic, { root: resolve(config.STORAGE_DIR), serve: false, index: false, maxAge: '1d' });
   const db = app.get(Database);
   fastify.get<{ Params: { name: string } }>(`${FILES_ROUTE}/:name`, async (req, reply) => {
-    const file = IMAGE_FILE.exec(req.params.name);
+    const file = parseImageName(req.params.name);
     const billed =
       file !== null &&
-      (await db.query(`SELECT 1 FROM generations WHERE id = $1 AND status = 'succeeded' AND delivered > $2`, [file[1], Number(file[2])]))
-        .length > 0;
+      (
+        await db.query(`SELECT 1 FROM generations WHERE id = $1 AND status = 'succeeded' AND delivered > $2`, [
+          file.generationId,
+          file.index,
+        ])
+      ).length > 0;
     if (billed) return reply.sendFile(req.params.name);
     sendProblem(reply, Errors.notFound('file_not_found', `No image ${req.params.name}`));
     return reply;

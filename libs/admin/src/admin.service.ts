@@ -155,7 +155,8 @@ export class AdminService {
       const refunded = await this.ledger.refunded(tx, generationId);
       // What was paid from a purchase Stripe reversed since went back with the money: never refunded again.
       const reversed = await this.ledger.reversedShare(tx, g.reservationId);
-      const refundable = charged - refunded - reversed > 0n ? charged - refunded - reversed : 0n;
+      const left = charged - refunded - reversed;
+      const refundable = left > 0n ? left : 0n;
       const amount = asked ?? refundable;
       if (amount <= 0n || amount > refundable) {
         const why = reversed > 0n ? ` (${formatTokens(reversed)} of it was paid from a purchase Stripe reversed)` : '';

@@ -94,8 +94,9 @@ export class ReconcileService {
       return await work();
     } catch (e) {
       if (e instanceof Stripe.errors.StripeError) throw e; // Stripe itself failed: the run cannot go on
-      this.log.error({ err: e instanceof Error ? e.message : String(e), what }, 'stripe reconcile: an item failed');
-      report.odd.push(`${what}: failed, nothing applied (${e instanceof Error ? e.message : String(e)})`);
+      const err = e instanceof Error ? e.message : String(e);
+      this.log.error({ err, what }, 'stripe reconcile: an item failed');
+      report.odd.push(`${what}: failed, nothing applied (${err})`);
       return null;
     }
   }

@@ -73,6 +73,18 @@ export async function claimKey(sql: Sql, req: IdempotentRequest): Promise<boolea
   return inserted.rowCount === 1;
 }
 
+/** The key's row as stored: its fingerprint, and its outcome once the request that claimed it committed. */
+async function storedKey(
+  query: Sql['query'],
+  req: IdempotentRequest,
+): Promise<{ fingerprint: string; status_code: number | null; response: string | null } | undefined> {
+  const { rows } = await query<{ fingerprint: string; status_code: number | null; response: string | null }>(
+    `SELECT fingerprint, status_code, response FROM idempotency_keys WHERE principal_id = $1 AND key = $2`,
+    [req.principalId, req.key],
+  );
+  return rows[0];
+}
+
 export async function storeOutcome(sql: Sql, req: IdempotentRequest, outcome: Outcome): Promise<void> {
   await sql.query(`UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE principal_id = $1 AND key = $2`, [
     req.principalId,
@@ -115,23 +127,15 @@ export class IdempotencyService {
     try {
       return await work();
     } catch (e) {
-      const rows = await this.db.query<{ fingerprint: string; status_code: number | null; response: string | null }>(
-        `SELECT fingerprint, status_code, response FROM idempotency_keys WHERE principal_id = $1 AND key = $2`,
-        [req.principalId, req.key],
-      );
-      const row = rows[0];
+      const row = await storedKey(this.db.run.bind(this.db), req);
       if (!row || row.status_code === null || row.response === null || row.fingerprint !== req.fingerprint) throw e;
       return { status: row.status_code, body: JSON.parse(row.response) as T, replayed: true };
     }
   }
 
   private async replay<T>(tx: Tx, req: IdempotentRequest): Promise<Outcome<T>> {
-    const { rows } = await tx.sql.query<{ fingerprint: string; status_code: number; response: string }>(
-      `SELECT fingerprint, status_code, response FROM idempotency_keys WHERE principal_id = $1 AND key = $2`,
-      [req.principalId, req.key],
-    );
-    const row = rows[0];
-    if (!row || row.status_code === null)
+    const row = await storedKey((text, params) => tx.sql.query(text, params), req);
+    if (!row || row.status_code === null || row.response === null)
       throw new DomainError(409, 'idempotency_key_in_flight', 'Conflict', 'A request with this Idempotency-Key is still being processed');
     if (row.fingerprint !== req.fingerprint) {
       throw Errors.conflict('idempotency_key_reused', 'This Idempotency-Key was already used with a different request');

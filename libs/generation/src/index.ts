@@ -12,6 +12,6 @@ export {
   PARTIAL_WINDOW_MS,
   startFakeProvider,
 } from './providers/fake-provider.server.js';
-export { FILES_ROUTE, ImageStorage } from './storage.js';
+export { FILES_ROUTE, ImageStorage, parseImageName } from './storage.js';
 export { GenerationErrorDto, GenerationPriceDto } from './dto/views.dto.js';
 export { EDIT_BODY_LIMIT, IMAGE_EDITS_ROUTE, MAX_INPUT_IMAGE_BYTES, MAX_INPUT_IMAGES } from './variants.js';

@@ -98,6 +98,18 @@ export class AppConfig {
   @Max(500)
   DB_POOL_SIZE = 10;
 
+  /**
+   * Ledger calls of one wallet in flight per process (0: no bound). A hot wallet's operations take
+   * its row lock one at a time; past this many the rest wait in the process (FIFO, 2 s at most,
+   * then 503 wallet_busy with nothing applied), not on a pool connection in PostgreSQL, so one
+   * wallet cannot take the pool from the others (bench/README.md, scenario (b)).
+   */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(500)
+  LEDGER_WALLET_CONCURRENCY = 2;
+
   /** BullMQ key prefix, so several deployments (or test runs) share one Redis; on a cluster, {tw} by default. */
   @IsString()
   // Braces allowed: '{tw}' hash-tags every queue key to one Redis Cluster slot.

@@ -17,6 +17,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { SYSTEM, type SystemAccount } from './accounts.js';
 import type { AlertView, BudgetView, ReservationView } from './views.js';
+import { ReservationOwners, WalletGate } from './wallet-gate.js';
 
 /**
  * The ledger's front door: every change to `wallets`, `buckets`, `accounts`,
@@ -144,18 +145,31 @@ export function ledgerError(e: unknown): unknown {
 const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) AS r`;
 const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r`;
 const EXTEND = `SELECT ledger_extend($1, $2, $3, $4, $5, $6, $7) AS r`;
+/** How long a call waits for its wallet's turn in this process: the functions' own lock_timeout. */
+const WALLET_WAIT_MS = 2_000;
+/** Calls of one wallet that may wait in this process before the next is refused at once. */
+const WALLET_QUEUE = 1_000;
 
 @Injectable()
 export class Ledger {
+  /** One wallet's calls in flight from this process (LEDGER_WALLET_CONCURRENCY); the rest wait in the process, not in PostgreSQL. */
+  private readonly gate: WalletGate;
+  private readonly owners = new ReservationOwners();
+
   constructor(
     private readonly db: Database,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.gate = new WalletGate(config.LEDGER_WALLET_CONCURRENCY, WALLET_WAIT_MS, WALLET_QUEUE);
+  }
 
-  private async call<T>(op: string, name: string, text: string, params: unknown[], tx?: Tx): Promise<T> {
+  /** `wallet`: the owner the call locks, when known; a call of its own (no `tx`) then goes through the wallet's gate. */
+  private async call<T>(op: string, name: string, text: string, params: unknown[], tx?: Tx, wallet?: string): Promise<T> {
     try {
-      const rows = await this.db.call<{ r: T }>(name, text, params, tx);
+      const rows = await (tx || wallet === undefined
+        ? this.db.call<{ r: T }>(name, text, params, tx)
+        : this.gate.run(wallet, () => this.db.call<{ r: T }>(name, text, params)));
       ledgerOperations.inc({ type: op, outcome: 'ok' });
       return rows[0].r;
     } catch (e) {
@@ -198,7 +212,7 @@ export class Ledger {
   }
 
   /** Holds tokens: the idempotency claim, lock, weekly grant, spend, hold and stored response in one call. */
-  reserve(
+  async reserve(
     ownerId: string,
     id: string,
     hold: Hold,
@@ -206,7 +220,7 @@ export class Ledger {
     tx?: Tx,
     now = this.clock.now(),
   ): Promise<Replayable<ReservationView>> {
-    return this.call(
+    const out = await this.call<Replayable<ReservationView>>(
       'reserve',
       'ledger_reserve',
       RESERVE,
@@ -232,7 +246,10 @@ export class Ledger {
         hold.holder ?? null,
       ],
       tx,
+      ownerId,
     );
+    if (!tx && out.body.status === 'pending') this.owners.set(out.body.id, ownerId);
+    return out;
   }
 
   /** A batch: every hold under one lock, all or nothing. Returns the wallet's id. */
@@ -321,7 +338,9 @@ export class Ledger {
         holder ?? null,
       ],
       tx,
+      this.owners.get(id),
     );
+    if (!tx) this.owners.delete(id);
     if (out && !out.replayed && out.body.finished_at) {
       reservationAge.observe({ status: out.body.status }, (Date.parse(out.body.finished_at) - Date.parse(out.body.created_at)) / 1000);
     }

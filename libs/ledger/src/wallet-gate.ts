@@ -1,0 +1,117 @@
+import { DomainError } from '@app/common';
+
+interface Waiter {
+  since: number;
+  go: () => void;
+  busy: (e: DomainError) => void;
+}
+
+interface Lane {
+  active: number;
+  waiting: Waiter[];
+  /** Index of the first waiter still in the queue (a shift per handover would copy the array). */
+  head: number;
+}
+
+export const walletBusy = (): DomainError =>
+  new DomainError(
+    503,
+    'wallet_busy',
+    'Service unavailable',
+    'The wallet is busy with other operations; nothing was applied. Retry with the same Idempotency-Key.',
+  );
+
+/**
+ * Bounds one wallet's ledger calls in flight from this process. A hot
+ * wallet's operations are serialised by its row lock anyway; past `limit`
+ * (one running, one waiting in PostgreSQL for the hand-over) the rest wait
+ * here, first come first served, holding no pool connection and no backend,
+ * so one wallet cannot take the pool from the others and PostgreSQL does
+ * not spend its CPU on a queue of lock waiters. A call that waited `maxWaitMs`
+ * without a turn, or finds `maxQueue` ahead of it, fails with 503
+ * wallet_busy before anything is sent (nothing applied, the same answer as
+ * the row lock's own timeout).
+ *
+ * Only calls that are a transaction of their own go through it: a call
+ * inside a caller's transaction may already hold the wallet's lock, and
+ * waiting here behind calls that wait for that lock would deadlock.
+ */
+export class WalletGate {
+  private readonly lanes = new Map<string, Lane>();
+
+  constructor(
+    readonly limit: number,
+    private readonly maxWaitMs: number,
+    private readonly maxQueue: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async run<T>(wallet: string | undefined, work: () => Promise<T>): Promise<T> {
+    if (wallet === undefined || this.limit === 0) return work();
+    let lane = this.lanes.get(wallet);
+    if (!lane) this.lanes.set(wallet, (lane = { active: 0, waiting: [], head: 0 }));
+    if (lane.active < this.limit) lane.active++;
+    else {
+      if (lane.waiting.length - lane.head >= this.maxQueue) throw walletBusy();
+      const l = lane;
+      // A turn is handed over with the slot still counted (release() does not decrement for it).
+      await new Promise<void>((go, busy) => l.waiting.push({ since: this.now(), go, busy }));
+    }
+    try {
+      return await work();
+    } finally {
+      this.release(wallet, lane);
+    }
+  }
+
+  /** Calls in flight and waiting for a wallet (for tests and metrics). */
+  load(wallet: string): { active: number; waiting: number } {
+    const lane = this.lanes.get(wallet);
+    return lane ? { active: lane.active, waiting: lane.waiting.length - lane.head } : { active: 0, waiting: 0 };
+  }
+
+  private release(wallet: string, lane: Lane): void {
+    const now = this.now();
+    while (lane.head < lane.waiting.length) {
+      const next = lane.waiting[lane.head];
+      lane.waiting[lane.head++] = undefined as unknown as Waiter;
+      if (lane.head > 64 && lane.head * 2 > lane.waiting.length) {
+        lane.waiting = lane.waiting.slice(lane.head);
+        lane.head = 0;
+      }
+      if (now - next.since > this.maxWaitMs) {
+        next.busy(walletBusy());
+        continue;
+      }
+      next.go();
+      return;
+    }
+    lane.waiting = [];
+    lane.head = 0;
+    if (--lane.active === 0) this.lanes.delete(wallet);
+  }
+}
+
+/**
+ * Which wallet a reservation is on, for the reservations this process made
+ * or finished lately: a settle names only the reservation. Bounded (the
+ * oldest entry goes first); a miss only means the call is not gated.
+ */
+export class ReservationOwners {
+  private readonly owners = new Map<string, string>();
+
+  constructor(private readonly max = 100_000) {}
+
+  get(id: string): string | undefined {
+    return this.owners.get(id);
+  }
+
+  set(id: string, owner: string): void {
+    this.owners.set(id, owner);
+    if (this.owners.size > this.max) this.owners.delete(this.owners.keys().next().value as string);
+  }
+
+  delete(id: string): void {
+    this.owners.delete(id);
+  }
+}

@@ -100,8 +100,8 @@ export class AppConfig {
 
   /**
    * Ledger calls of one wallet in flight per process (0: no bound). A hot wallet's operations take
-   * its row lock one at a time; past this many the rest wait in the process (FIFO, 2 s at most,
-   * then 503 wallet_busy with nothing applied), not on a pool connection in PostgreSQL, so one
+   * its row lock one at a time; past this many the rest wait in the process (FIFO; when the wallet
+   * has not moved for 2 s, 503 wallet_busy with nothing applied), not on a pool connection in PostgreSQL, so one
    * wallet cannot take the pool from the others (bench/README.md, scenario (b)).
    */
   @Transform(toInt)

@@ -145,7 +145,7 @@ export function ledgerError(e: unknown): unknown {
 const RESERVE = `SELECT ledger_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) AS r`;
 const FINISH = `SELECT ledger_finish($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r`;
 const EXTEND = `SELECT ledger_extend($1, $2, $3, $4, $5, $6, $7) AS r`;
-/** How long a call waits for its wallet's turn in this process: the functions' own lock_timeout. */
+/** How long a call waits in this process while its wallet does not move: the functions' own lock_timeout. */
 const WALLET_WAIT_MS = 2_000;
 /** Calls of one wallet that may wait in this process before the next is refused at once. */
 const WALLET_QUEUE = 1_000;
@@ -161,7 +161,7 @@ export class Ledger {
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.gate = new WalletGate(config.LEDGER_WALLET_CONCURRENCY, WALLET_WAIT_MS, WALLET_QUEUE);
+    this.gate = new WalletGate(config.LEDGER_WALLET_CONCURRENCY, WALLET_WAIT_MS, WALLET_QUEUE, (e) => pgCode(e) === '55P03');
   }
 
   /** `wallet`: the owner the call locks, when known; a call of its own (no `tx`) then goes through the wallet's gate. */

@@ -21,10 +21,12 @@ function pending(log: string[], name: string): { work: () => Promise<string>; en
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+const BUSY = new Error('lock timeout');
+const isBusy = (e: unknown) => e === BUSY;
 
 describe('WalletGate', () => {
   it('runs at most `limit` calls of one wallet at once, the rest in arrival order', async () => {
-    const gate = new WalletGate(2, 2_000, 100);
+    const gate = new WalletGate(2, 2_000, 100, isBusy);
     const log: string[] = [];
     const calls = ['a', 'b', 'c', 'd', 'e'].map((n) => pending(log, n));
     const results = calls.map((c) => gate.run('w', c.work));
@@ -46,7 +48,7 @@ describe('WalletGate', () => {
   });
 
   it('does not hold one wallet back for another, nor a call with no wallet', async () => {
-    const gate = new WalletGate(1, 2_000, 100);
+    const gate = new WalletGate(1, 2_000, 100, isBusy);
     const log: string[] = [];
     const hot = pending(log, 'hot');
     const queued = pending(log, 'queued');
@@ -61,21 +63,21 @@ describe('WalletGate', () => {
   });
 
   it('frees the turn when a call fails', async () => {
-    const gate = new WalletGate(1, 2_000, 100);
+    const gate = new WalletGate(1, 2_000, 100, isBusy);
     await expect(gate.run('w', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(gate.load('w')).toEqual({ active: 0, waiting: 0 });
     expect(await gate.run('w', () => Promise.resolve('next'))).toBe('next');
   });
 
-  it('refuses with 503 wallet_busy, running nothing, a call that waited past the bound or finds the queue full', async () => {
+  it('refuses with 503 wallet_busy, running nothing, a call whose wallet did not move while it waited, or that finds the queue full', async () => {
     let now = 0;
-    const gate = new WalletGate(1, 2_000, 2, () => now);
+    const gate = new WalletGate(1, 2_000, 2, isBusy, () => now);
     const log: string[] = [];
-    const first = pending(log, 'first');
+    let timeOut!: () => void;
+    const first = gate.run('w', () => new Promise<string>((_, reject) => (timeOut = () => reject(BUSY))));
     const late = pending(log, 'late');
     const onTime = pending(log, 'on-time');
     const overflow = pending(log, 'overflow');
-    const a = gate.run('w', first.work);
     const b = gate.run('w', late.work);
     now = 1_500;
     const c = gate.run('w', onTime.work);
@@ -83,18 +85,37 @@ describe('WalletGate', () => {
     const full = (await d.catch((e: unknown) => e)) as DomainError;
     expect([full.status, full.code]).toEqual([503, 'wallet_busy']);
     now = 2_500;
-    first.end();
+    timeOut();
+    await expect(first).rejects.toBe(BUSY);
     const expired = (await b.catch((e: unknown) => e)) as DomainError;
     expect([expired.status, expired.code]).toEqual([503, 'wallet_busy']);
     await tick();
     expect([late.started(), onTime.started(), overflow.started()]).toEqual([false, true, false]);
     onTime.end();
-    expect([await a, await c]).toEqual(['first', 'on-time']);
+    expect(await c).toBe('on-time');
     expect(gate.load('w')).toEqual({ active: 0, waiting: 0 });
   });
 
+  it('never refuses a call of a wallet that moves, however long its turn takes', async () => {
+    let now = 0;
+    const gate = new WalletGate(1, 2_000, 100, isBusy, () => now);
+    const done = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        gate
+          .run('w', async () => {
+            await tick();
+            now += 1_000; // each call takes 1 s: the last waits 9 s
+            if (i === 3) throw new Error('insufficient funds'); // an answer from under the lock is movement too
+            return i;
+          })
+          .catch((e: Error) => e.message),
+      ),
+    );
+    expect(done).toEqual([0, 1, 2, 'insufficient funds', 4, 5, 6, 7, 8, 9]);
+  });
+
   it('with limit 0 does not bound anything', async () => {
-    const gate = new WalletGate(0, 2_000, 1);
+    const gate = new WalletGate(0, 2_000, 1, isBusy);
     const log: string[] = [];
     const calls = [1, 2, 3].map((n) => pending(log, String(n)));
     const results = calls.map((c) => gate.run('w', c.work));
@@ -105,7 +126,7 @@ describe('WalletGate', () => {
   });
 
   it('keeps its queue compact over many hand-overs', async () => {
-    const gate = new WalletGate(1, 60_000, 10_000);
+    const gate = new WalletGate(1, 60_000, 10_000, isBusy);
     const order: number[] = [];
     await Promise.all(
       Array.from({ length: 500 }, (_, i) =>

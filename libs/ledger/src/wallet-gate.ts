@@ -8,6 +8,8 @@ interface Waiter {
 
 interface Lane {
   active: number;
+  /** When one of its calls last got through (ended other than busy): a wallet that moves is never refused. */
+  progress: number;
   waiting: Waiter[];
   /** Index of the first waiter still in the queue (a shift per handover would copy the array). */
   head: number;
@@ -27,10 +29,12 @@ export const walletBusy = (): DomainError =>
  * (one running, one waiting in PostgreSQL for the hand-over) the rest wait
  * here, first come first served, holding no pool connection and no backend,
  * so one wallet cannot take the pool from the others and PostgreSQL does
- * not spend its CPU on a queue of lock waiters. A call that waited `maxWaitMs`
- * without a turn, or finds `maxQueue` ahead of it, fails with 503
- * wallet_busy before anything is sent (nothing applied, the same answer as
- * the row lock's own timeout).
+ * not spend its CPU on a queue of lock waiters. A burst that moves waits as
+ * long as its turn takes. A call whose wallet has not moved for `maxWaitMs`
+ * while it waited (its calls end busy: something else holds the lock), or
+ * that finds `maxQueue` ahead of it, fails with 503 wallet_busy before
+ * anything is sent (nothing applied, the same answer as the row lock's own
+ * timeout).
  *
  * Only calls that are a transaction of their own go through it: a call
  * inside a caller's transaction may already hold the wallet's lock, and
@@ -43,13 +47,15 @@ export class WalletGate {
     readonly limit: number,
     private readonly maxWaitMs: number,
     private readonly maxQueue: number,
+    /** Whether a call's error means it found the wallet locked (it did not get through). */
+    private readonly isBusy: (e: unknown) => boolean,
     private readonly now: () => number = Date.now,
   ) {}
 
   async run<T>(wallet: string | undefined, work: () => Promise<T>): Promise<T> {
     if (wallet === undefined || this.limit === 0) return work();
     let lane = this.lanes.get(wallet);
-    if (!lane) this.lanes.set(wallet, (lane = { active: 0, waiting: [], head: 0 }));
+    if (!lane) this.lanes.set(wallet, (lane = { active: 0, progress: this.now(), waiting: [], head: 0 }));
     if (lane.active < this.limit) lane.active++;
     else {
       if (lane.waiting.length - lane.head >= this.maxQueue) throw walletBusy();
@@ -57,10 +63,14 @@ export class WalletGate {
       // A turn is handed over with the slot still counted (release() does not decrement for it).
       await new Promise<void>((go, busy) => l.waiting.push({ since: this.now(), go, busy }));
     }
+    let through = true;
     try {
       return await work();
+    } catch (e) {
+      through = !this.isBusy(e);
+      throw e;
     } finally {
-      this.release(wallet, lane);
+      this.release(wallet, lane, through);
     }
   }
 
@@ -70,8 +80,9 @@ export class WalletGate {
     return lane ? { active: lane.active, waiting: lane.waiting.length - lane.head } : { active: 0, waiting: 0 };
   }
 
-  private release(wallet: string, lane: Lane): void {
+  private release(wallet: string, lane: Lane, through: boolean): void {
     const now = this.now();
+    if (through) lane.progress = now;
     while (lane.head < lane.waiting.length) {
       const next = lane.waiting[lane.head];
       lane.waiting[lane.head++] = undefined as unknown as Waiter;
@@ -79,7 +90,7 @@ export class WalletGate {
         lane.waiting = lane.waiting.slice(lane.head);
         lane.head = 0;
       }
-      if (now - next.since > this.maxWaitMs) {
+      if (now - Math.max(next.since, lane.progress) > this.maxWaitMs) {
         next.busy(walletBusy());
         continue;
       }

@@ -248,7 +248,7 @@ export class Ledger {
       tx,
       ownerId,
     );
-    if (!tx && out.body.status === 'pending') this.owners.set(out.body.id, ownerId);
+    if (!tx && !out.replayed && out.body.status === 'pending') this.owners.set(out.body.id, ownerId);
     return out;
   }
 
@@ -338,7 +338,8 @@ export class Ledger {
         holder ?? null,
       ],
       tx,
-      this.owners.get(id),
+      // The sweeper's expiries are not queued behind a hot wallet's burst: its loop serves every wallet.
+      action === 'expire' ? undefined : this.owners.get(id),
     );
     if (!tx) this.owners.delete(id);
     if (out && !out.replayed && out.body.finished_at) {

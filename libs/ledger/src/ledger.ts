@@ -17,7 +17,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { SYSTEM, type SystemAccount } from './accounts.js';
 import type { AlertView, BudgetView, ReservationView } from './views.js';
-import { ReservationOwners, WalletGate } from './wallet-gate.js';
+import { ReservationOwners, WalletGate, walletBusy } from './wallet-gate.js';
 
 /**
  * The ledger's front door: every change to `wallets`, `buckets`, `accounts`,
@@ -123,14 +123,7 @@ const CODE_TITLES: Partial<Record<ErrorCode, string>> = { budget_exceeded: 'Budg
 
 /** A domain error raised by the ledger's SQL (SQLSTATE TW001: message = code, detail = text). */
 export function ledgerError(e: unknown): unknown {
-  if (pgCode(e) === '55P03') {
-    return new DomainError(
-      503,
-      'wallet_busy',
-      'Service unavailable',
-      'The wallet is busy with other operations; nothing was applied. Retry with the same Idempotency-Key.',
-    );
-  }
+  if (pgCode(e) === '55P03') return walletBusy();
   if (pgCode(e) !== 'TW001') return e;
   const err = e as { driverError?: { message?: string; detail?: string; hint?: string }; message?: string; detail?: string; hint?: string };
   const code = (err.driverError?.message ?? err.message ?? '') as ErrorCode;

@@ -160,7 +160,7 @@ export class Ledger {
   /** `wallet`: the owner the call locks, when known; a call of its own (no `tx`) then goes through the wallet's gate. */
   private async call<T>(op: string, name: string, text: string, params: unknown[], tx?: Tx, wallet?: string): Promise<T> {
     try {
-      const rows = await (tx || wallet === undefined
+      const rows = await (tx
         ? this.db.call<{ r: T }>(name, text, params, tx)
         : this.gate.run(wallet, () => this.db.call<{ r: T }>(name, text, params)));
       ledgerOperations.inc({ type: op, outcome: 'ok' });

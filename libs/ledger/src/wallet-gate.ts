@@ -11,8 +11,6 @@ interface Lane {
   /** When one of its calls last got through (ended other than busy): a wallet that moves is never refused. */
   progress: number;
   waiting: Waiter[];
-  /** Index of the first waiter still in the queue (a shift per handover would copy the array). */
-  head: number;
 }
 
 export const walletBusy = (): DomainError =>
@@ -55,10 +53,10 @@ export class WalletGate {
   async run<T>(wallet: string | undefined, work: () => Promise<T>): Promise<T> {
     if (wallet === undefined || this.limit === 0) return work();
     let lane = this.lanes.get(wallet);
-    if (!lane) this.lanes.set(wallet, (lane = { active: 0, progress: this.now(), waiting: [], head: 0 }));
+    if (!lane) this.lanes.set(wallet, (lane = { active: 0, progress: this.now(), waiting: [] }));
     if (lane.active < this.limit) lane.active++;
     else {
-      if (lane.waiting.length - lane.head >= this.maxQueue) throw walletBusy();
+      if (lane.waiting.length >= this.maxQueue) throw walletBusy();
       const l = lane;
       // A turn is handed over with the slot still counted (release() does not decrement for it).
       await new Promise<void>((go, busy) => l.waiting.push({ since: this.now(), go, busy }));
@@ -77,28 +75,16 @@ export class WalletGate {
   /** Calls in flight and waiting for a wallet (for tests and metrics). */
   load(wallet: string): { active: number; waiting: number } {
     const lane = this.lanes.get(wallet);
-    return lane ? { active: lane.active, waiting: lane.waiting.length - lane.head } : { active: 0, waiting: 0 };
+    return lane ? { active: lane.active, waiting: lane.waiting.length } : { active: 0, waiting: 0 };
   }
 
   private release(wallet: string, lane: Lane, through: boolean): void {
     const now = this.now();
     if (through) lane.progress = now;
-    while (lane.head < lane.waiting.length) {
-      const next = lane.waiting[lane.head];
-      lane.waiting[lane.head++] = undefined as unknown as Waiter;
-      if (lane.head > 64 && lane.head * 2 > lane.waiting.length) {
-        lane.waiting = lane.waiting.slice(lane.head);
-        lane.head = 0;
-      }
-      if (now - Math.max(next.since, lane.progress) > this.maxWaitMs) {
-        next.busy(walletBusy());
-        continue;
-      }
-      next.go();
-      return;
+    for (let next = lane.waiting.shift(); next; next = lane.waiting.shift()) {
+      if (now - Math.max(next.since, lane.progress) <= this.maxWaitMs) return next.go();
+      next.busy(walletBusy());
     }
-    lane.waiting = [];
-    lane.head = 0;
     if (--lane.active === 0) this.lanes.delete(wallet);
   }
 }
